@@ -1,0 +1,1 @@
+"""The engine: an ARI Stasis application driving the routing core (callcenter.core)."""

@@ -1,0 +1,148 @@
+"""Events: everything that happens to the routing core, as frozen values.
+
+Each event carries ``now`` (seconds on the engine's clock: wall time in the
+engine, virtual time in simulations), so the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from callcenter.core.expression import Value
+from callcenter.core.spec import RoutingSpec
+from callcenter.core.timers import TimerKey
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigLoaded(Event):
+    """A (new) configuration takes effect; waiting callers keep their order."""
+
+    spec: RoutingSpec
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn(Event):
+    agent: str
+    pause_reason: str | None = None  # log in paused
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut(Event):
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused(Event):
+    """Pause now, or after the current call and its wrap-up when on one."""
+
+    agent: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUnpaused(Event):
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReachabilityChanged(Event):
+    """The agent's phone registered or went away (endpoint / device state)."""
+
+    agent: str
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnqueued(Event):
+    """A caller asks to join a queue (from the IVR, the dialplan or a transfer)."""
+
+    call: str
+    queue: str
+    caller_number: str = ""
+    attributes: Mapping[str, Value] = field(default_factory=dict)
+    priority: int = 0
+    position: int | None = None  # 1-based place to insert at (behind higher priorities)
+    entered: float | None = None  # original entry time, when restoring after a restart
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswered(Event):
+    call: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNoAnswer(Event):
+    """The agent's phone rang out or was declined."""
+
+    call: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class RingFailed(Event):
+    """The agent could not be rung at all (phone unreachable, busy, originate refused)."""
+
+    call: str
+    agent: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHungUp(Event):
+    call: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHungUp(Event):
+    call: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfPressed(Event):
+    """A key pressed by a waiting caller (exit key, callback acceptance)."""
+
+    call: str
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested(Event):
+    """The caller asked to be called back at ``number`` and keeps the place in line."""
+
+    call: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallerPriorityChanged(Event):
+    """A supervisor raises or lowers a waiting caller's priority."""
+
+    call: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpFinished(Event):
+    """The agent ends wrap-up early (or on time, from the console)."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionSet(Event):
+    call: str
+    agent: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired(Event):
+    key: TimerKey

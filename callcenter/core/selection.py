@@ -1,0 +1,88 @@
+"""Choosing: which agents ring for a caller, and which caller an agent takes next.
+
+Two directions, one rule of eligibility:
+
+* a caller becomes routable (joins, is retried, waits long enough for more
+  members): walk the queue's available members in strategy order and take the
+  first eligible one (ringall: every eligible one of the best tier; random and
+  weighted random: a draw among the eligible of the best tier);
+* an agent becomes available: look at the first eligible caller of each of the
+  agent's queues and take the best by the agent's queue priority, then caller
+  priority, then waiting time weighted by the queue's weight.
+
+After every event no available agent is eligible for a routable caller, so
+either direction alone is fair: a caller that arrives finds only agents nobody
+older could take, and an agent that frees up finds only callers nobody free
+could take.
+
+A member is eligible for a caller when the caller has waited the member's delay,
+the member's tier is open (``tier_wait``), and the member's skills meet the
+queue's requirement for the caller's waiting time.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+from callcenter.core.agent import Agent, MemberInfo
+from callcenter.core.line import Caller
+from callcenter.core.queue import Queue
+from callcenter.core.spec import Strategy
+
+_SPREAD = (Strategy.RINGALL, Strategy.RANDOM, Strategy.WEIGHTED_RANDOM)
+
+
+def eligible(queue: Queue, member: MemberInfo, agent: Agent, caller: Caller, now: float) -> bool:
+    waited = now - caller.entered
+    if waited < member.delay:
+        return False
+    tier_wait = queue.spec.tier_wait
+    if tier_wait > 0 and member.penalty * tier_wait > waited:
+        return False
+    return queue.requirement(waited)(agent.spec.skills, caller.attributes)
+
+
+def agents_for(
+    queue: Queue, caller: Caller, agents: dict[str, Agent], now: float, rng: Random
+) -> list[Agent]:
+    """The agents to ring for ``caller`` now (empty: nobody eligible is free)."""
+    strategy = queue.spec.strategy
+    members = queue.members
+    if strategy not in _SPREAD:
+        for key in queue.available_in_order():
+            agent = agents[key[3]]
+            if eligible(queue, members[key[3]], agent, caller, now):
+                return [agent]
+        return []
+    best_tier: int | None = None
+    chosen: list[Agent] = []
+    for key in queue.available:
+        if best_tier is not None and key[0] != best_tier:
+            break
+        agent = agents[key[3]]
+        if eligible(queue, members[key[3]], agent, caller, now):
+            best_tier = key[0]
+            chosen.append(agent)
+    if strategy is Strategy.RINGALL or len(chosen) <= 1:
+        return chosen
+    if strategy is Strategy.RANDOM:
+        return [chosen[rng.randrange(len(chosen))]]
+    weights = [members[agent.id].weight for agent in chosen]
+    return rng.choices(chosen, weights=weights)
+
+
+def caller_for(agent: Agent, queues: dict[str, Queue], now: float) -> tuple[Queue, Caller] | None:
+    """The caller ``agent`` should take now, across all the agent's queues."""
+    best: tuple[Queue, Caller] | None = None
+    best_rank: tuple[int, int, float] | None = None
+    for member in agent.by_priority:
+        if best_rank is not None and member.priority > best_rank[0]:
+            break  # queues the agent ranks lower cannot win
+        queue = queues[member.queue]
+        for caller in queue.line:
+            if caller.routable(now) and eligible(queue, member, agent, caller, now):
+                rank = (member.priority, -caller.priority, -caller.waited(now) * queue.spec.weight)
+                if best_rank is None or rank < best_rank:
+                    best, best_rank = (queue, caller), rank
+                break  # the first eligible caller is this queue's best
+    return best

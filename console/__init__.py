@@ -1,0 +1,1 @@
+"""Textual terminal consoles for agents and supervisors."""
