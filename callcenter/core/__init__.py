@@ -48,5 +48,6 @@ __all__ = [
     "TimerKey",
     "TimerKind",
     "commands",
+    "compile_expression",
     "events",
 ]

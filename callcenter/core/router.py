@@ -140,6 +140,10 @@ class Router:
         for name, queue in self.queues.items():
             if name not in spec.queues and not queue.retired:
                 self._retire_queue(queue)
+        for name in spec.queues:  # new delays, tiers or skill steps widen callers at new times
+            queue = self.queues[name]
+            for caller in queue.line:
+                self._schedule_relax(queue, caller, caller.waited(self.now))
         for agent in list(self.agents.values()):
             if agent.available:
                 self._route_agent(agent)
@@ -216,13 +220,14 @@ class Router:
 
     def _logged_in(self, event: ev.AgentLoggedIn) -> None:
         agent = self._agent(event.agent)
-        agent.idle_since = self.now
+        paused = event.pause_reason is not None
+        trigger = AgentTrigger.LOGIN_PAUSED if paused else AgentTrigger.LOGIN
+        next_agent_state(agent.id, agent.state, trigger)  # refuse before changing anything
         if event.pause_reason is not None:
             self._check_pause_reason(event.pause_reason)
             agent.pause_reason = event.pause_reason
-            self._agent_transition(agent, AgentTrigger.LOGIN_PAUSED, "login")
-        else:
-            self._agent_transition(agent, AgentTrigger.LOGIN, "login")
+        agent.idle_since = self.now
+        self._agent_transition(agent, trigger, "login")
         for member in agent.by_priority:
             self._log(NONE, member.queue, agent.id, "ADDMEMBER")
             if event.pause_reason is not None:
@@ -314,6 +319,11 @@ class Router:
         self.calls[caller.call] = caller
         queue.stats.offered += 1
         self._log(caller.call, spec.name, NONE, "ENTERQUEUE", "", caller.number, str(position))
+        if spec.leave_empty and queue.is_empty(spec.leave_empty):
+            # app_queue: joins (no join_empty refusal), then leaves at the first look at the queue.
+            self._leave(caller, cmd.LeaveReason.LEAVE_EMPTY, spec.overflow, "EXITEMPTY",
+                        str(position))  # fmt: skip
+            return
         waited = caller.waited(self.now)
         if spec.max_wait is not None:
             self._start(TimerKey(TimerKind.MAX_WAIT, caller.call), caller.entered + spec.max_wait)
@@ -390,6 +400,7 @@ class Router:
             limit = agent.spec.ring_no_answer_limit
             if limit and agent.no_answer_streak >= limit:
                 trigger = AgentTrigger.AUTO_PAUSE
+                agent.no_answer_streak = 0  # back from the pause, the agent gets `limit` chances
         self._end_ring(caller, agent, trigger, counted)
         self._settle_unanswered(caller)
         self._route_freed()
@@ -406,6 +417,7 @@ class Router:
             self._log(caller.call, caller.queue, agent.id, "RINGNOANSWER", ring_ms)
         if trigger is AgentTrigger.AUTO_PAUSE:
             agent.pause_reason = self.spec.auto_pause_reason
+            agent.pending_pause = ""  # a pause asked for while ringing: paused either way
         elif trigger is AgentTrigger.LOGOUT:
             self._out.append(cmd.CancelRing(caller.call, agent.id))
         self._agent_transition(agent, trigger, "ring " + str(trigger), call=caller.call)
@@ -429,11 +441,19 @@ class Router:
         if caller.overdue:
             self._leave(caller, cmd.LeaveReason.OVERFLOW, queue.spec.overflow, "EXITWITHTIMEOUT")
             return
+        empty = queue.spec.leave_empty
+        if back is CallTrigger.NO_ANSWER and empty and queue.is_empty(empty):
+            # The last agents paused or left while ringing for this caller.
+            self._leave(caller, cmd.LeaveReason.LEAVE_EMPTY, queue.spec.overflow, "EXITEMPTY",
+                        str(queue.line.position(caller)))  # fmt: skip
+            return
         if retry and queue.spec.retry > 0:
             caller.not_before = self.now + queue.spec.retry
             self._start(TimerKey(TimerKind.RETRY, caller.call), caller.not_before)
         else:
             self._route_caller(queue, caller)
+        if back is CallTrigger.NO_ANSWER and not caller.ringing:  # no prompts over a ring
+            self._schedule_announcements(queue, caller, first=True)
 
     def _caller_hung_up(self, event: ev.CallerHungUp) -> None:
         caller = self.calls.get(event.call)
@@ -567,7 +587,6 @@ class Router:
                 self._schedule_relax(queue, caller, caller.waited(self.now))
             self._route_caller(queue, caller)
         elif kind is TimerKind.MAX_WAIT:
-            queue.stats.overflowed += 1
             if caller.state is CallState.RINGING:
                 caller.overdue = True  # leaves when the ringing ends unanswered
             elif caller.state is CallState.WAITING:
@@ -601,12 +620,17 @@ class Router:
 
     def _schedule_announcements(self, queue: Queue, caller: Caller, *, first: bool) -> None:
         announcements = queue.spec.announcements
+        # ``first``: joining, or back in line after a ring; timers still running keep their rhythm.
+        announce = TimerKey(TimerKind.ANNOUNCE, caller.call)
+        prompt = TimerKey(TimerKind.PROMPT, caller.call)
         if announcements.every and (announcements.position or announcements.expected_wait):
             at = self.now if first else self.now + announcements.every
-            self._start(TimerKey(TimerKind.ANNOUNCE, caller.call), at)
+            if announce not in self.timers:
+                self._start(announce, at)
         if first and announcements.periodic_every and announcements.periodic_prompts:
             at = self.now + announcements.periodic_every
-            self._start(TimerKey(TimerKind.PROMPT, caller.call), at)
+            if prompt not in self.timers:
+                self._start(prompt, at)
 
     def _schedule_relax(self, queue: Queue, caller: Caller, waited: float) -> None:
         point = queue.next_relax(waited)
@@ -666,6 +690,8 @@ class Router:
         queue = self.queues[caller.queue]
         if reason is cmd.LeaveReason.EXIT_KEY:
             queue.stats.exited += 1
+        elif reason is cmd.LeaveReason.OVERFLOW:
+            queue.stats.overflowed += 1
         if verb:
             waited = _secs(self.now - caller.entered)
             if verb == "EXITWITHTIMEOUT" and not data:
@@ -709,9 +735,10 @@ class Router:
         reason = agent.pause_reason if state is AgentState.PAUSED else ""
         self._out.append(cmd.AgentStateChanged(agent.id, previous, state, cause, reason, call))
         if state is AgentState.LOGGED_OUT:
+            agent.pending_pause, agent.pending_logout = "", False  # asked for before logging out
             for member in agent.by_priority:
                 self._log(NONE, member.queue, agent.id, "REMOVEMEMBER")
-        if state in (AgentState.PAUSED, AgentState.LOGGED_OUT):
+        if not agent.available:  # paused, gone, or busy: inuse / wrapup conditions count too
             self._check_leave_empty(agent)
 
     def _set_agent(self, agent: Agent, change: Callable[[], None]) -> None:

@@ -44,7 +44,8 @@ def expected_wait(
         if state is AgentState.READY:
             remaining.append(0.0)
         elif state is AgentState.WRAP_UP:
-            remaining.append(max(wrapup - (now - agent.state_since), 0.0))
+            own = agent.spec.wrapup if agent.spec.wrapup is not None else wrapup  # as the router
+            remaining.append(max(own - (now - agent.state_since), 0.0))
         elif state is AgentState.ON_CALL:
             remaining.append(max(handle_time - (now - agent.call_started), 0.0))
         else:  # ringing: the call it rings for is only starting

@@ -1,0 +1,209 @@
+"""The tables, as SQLAlchemy Core ``Table`` objects (the latest schema version).
+
+Time stamps are float seconds since the Unix epoch (UTC) in ``Double`` columns.
+Why not ``DateTime(timezone=True)``: SQLite has no date type (SQLAlchemy stores
+text there, PostgreSQL a ``timestamptz``), so durations and time slots would be
+computed differently on each backend; epoch floats subtract exactly the same
+way everywhere, they are what the engine's clock already gives (``Event.now``),
+and a double still resolves well under a microsecond for present-day times.
+
+Every string a caller can influence (names, notes, IVR paths, queue_log data)
+is ``Text`` and only ever reaches the database as a bound parameter.
+Identifiers (call ids, agent ids, queue names, numbers) are unbounded
+``String`` (VARCHAR without a length), so PostgreSQL never truncates or refuses.
+
+``migrations.py`` creates these tables; change a table only together with a new
+migration step there.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (a BIGINT one stays NULL).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _time(name: str, *, nullable: bool = True) -> Column[float]:
+    return Column(name, Double(), nullable=nullable)
+
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String, nullable=False),
+    _time("applied_at", nullable=False),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("call_id", String, primary_key=True),
+    Column("direction", String, nullable=False, server_default="inbound"),
+    Column("caller_number", String),
+    Column("caller_name", Text),
+    Column("dnis", String),  # the number dialed
+    Column("campaign", String),  # advertising channel / product line behind the DNIS
+    Column("entry_point", String),
+    Column("ivr_path", Text),  # menu choices taken, e.g. "main>2>1"
+    Column("queue", String),  # last queue
+    Column("first_queue", String),
+    Column("agent", String),  # the agent who answered (last one after a transfer)
+    _time("arrived_at"),
+    _time("enqueued_at"),
+    _time("offered_at"),  # first offer to an agent
+    _time("answered_at"),
+    _time("ended_at"),
+    _time("wrapup_ended_at"),
+    Column("hold_time", Double, nullable=False, server_default=text("0")),  # customer on hold
+    Column("talk_time", Double),  # connected minus hold; NULL: derive from the time stamps
+    Column("outcome", String),
+    Column("disposition", String),
+    Column("notes", Text),
+    Column("survey_score", Integer),
+    Column("recording_path", Text),
+    Column("transfer_kind", String),  # blind / attended
+    Column("transfer_target", Text),
+    _time("transferred_at"),
+    Index(None, "arrived_at"),
+    Index(None, "enqueued_at"),
+    Index(None, "queue", "enqueued_at"),
+    Index(None, "caller_number", "arrived_at"),
+    Index(None, "agent", "answered_at"),
+)
+
+interaction_legs = Table(
+    "interaction_legs",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column(
+        "call_id",
+        String,
+        ForeignKey("interactions.call_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("agent", String, nullable=False),
+    Column("queue", String),
+    _time("offered_at", nullable=False),
+    _time("answered_at"),
+    _time("ended_at"),
+    Column("result", String, nullable=False),
+    Index(None, "call_id"),
+    Index(None, "agent", "offered_at"),
+)
+
+# Asterisk's realtime queue_log columns (contrib/ast-db-manage queue_log table:
+# time, callid, queuename, agent, event, data1..data5) plus ``data`` (all data
+# fields joined with "|", what Asterisk stores when queue_adaptive_realtime is
+# off) and ``agent_id`` (our agent id; ``agent`` holds the member name as
+# Asterisk would write it). ``time`` is epoch seconds like every time here.
+queue_log = Table(
+    "queue_log",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    _time("time", nullable=False),
+    Column("callid", String, nullable=False),
+    Column("queuename", String, nullable=False),
+    Column("agent", String, nullable=False),
+    Column("event", String, nullable=False),
+    Column("data1", Text, nullable=False, server_default=""),
+    Column("data2", Text, nullable=False, server_default=""),
+    Column("data3", Text, nullable=False, server_default=""),
+    Column("data4", Text, nullable=False, server_default=""),
+    Column("data5", Text, nullable=False, server_default=""),
+    Column("data", Text, nullable=False, server_default=""),
+    Column("agent_id", String, nullable=False, server_default="NONE"),
+    Index(None, "time"),
+    Index(None, "callid"),
+    Index(None, "queuename", "time"),
+)
+
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("agent", String, nullable=False),
+    _time("login_at", nullable=False),
+    _time("logout_at"),
+    Column("duration", Double),
+    Index(None, "agent", "login_at"),
+)
+# At most one open session per agent.
+Index(
+    "uq_agent_sessions_open",
+    agent_sessions.c.agent,
+    unique=True,
+    sqlite_where=agent_sessions.c.logout_at.is_(None),
+    postgresql_where=agent_sessions.c.logout_at.is_(None),
+)
+
+agent_state_changes = Table(
+    "agent_state_changes",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("agent", String, nullable=False),
+    _time("time", nullable=False),
+    Column("previous", String, nullable=False),
+    Column("state", String, nullable=False),
+    Column("cause", String, nullable=False, server_default=""),
+    Column("reason", Text, nullable=False, server_default=""),  # pause reason
+    Column("call_id", String, nullable=False, server_default=""),
+    Index(None, "agent", "time"),
+    Index(None, "time"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("number", String, primary_key=True),
+    Column("name", Text),
+    Column("notes", Text),
+    Column("vip", Boolean, nullable=False, server_default=false()),
+    Column("language", String),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+)
+
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column("number", String, ForeignKey("customers.number", ondelete="CASCADE"), nullable=False),
+    Column("tag", Text, nullable=False),
+    PrimaryKeyConstraint("number", "tag"),
+)
+
+customer_notes = Table(
+    "customer_notes",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("number", String, ForeignKey("customers.number", ondelete="CASCADE"), nullable=False),
+    _time("at", nullable=False),
+    Column("author", String, nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    Index(None, "number", "at"),
+)

@@ -1,0 +1,233 @@
+"""Writes, inside one database transaction: what ``Store`` and ``StoreWriter`` share.
+
+Every value reaches the database as a bound parameter (SQLAlchemy Core
+constructs, never SQL built from strings), so caller-supplied text is stored
+literally, whatever quotes or SQL it contains.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Unpack
+
+from sqlalchemy import func, insert, literal, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.core.commands import AgentStateChanged, QueueLog
+from callcenter.core.states import AgentState
+from callcenter.store import queue_log as qlog
+from callcenter.store.records import (
+    CUSTOMER_FIELDS,
+    FIRST_VALUE_FIELDS,
+    INTERACTION_FIELDS,
+    CustomerFields,
+    InteractionFields,
+    Leg,
+)
+from callcenter.store.schema import (
+    agent_sessions,
+    agent_state_changes,
+    customer_notes,
+    customer_tags,
+    customers,
+    interaction_legs,
+    interactions,
+    queue_log,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _checked(given: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
+    unknown = set(given) - allowed
+    if unknown:
+        raise TypeError(f"unknown {what} field(s): {', '.join(sorted(unknown))}")
+    return given
+
+
+class StoreTransaction:
+    """The write operations, all in the transaction of ``conn``."""
+
+    def __init__(
+        self, conn: AsyncConnection, member_name: qlog.MemberName, clock: Callable[[], float]
+    ) -> None:
+        self.conn = conn
+        self.member_name = member_name
+        self.clock = clock
+
+    def _insert(self, table: Any) -> Any:
+        """INSERT with ``ON CONFLICT`` support (the same API in both dialects)."""
+        if self.conn.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- interactions -----------------------------------------------------------
+
+    async def upsert_interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> None:
+        """Create the interaction or update exactly the fields given."""
+        values = _checked(dict(fields), INTERACTION_FIELDS, "interaction")
+        if values.get("queue") is not None and values.get("first_queue") is None:
+            values["first_queue"] = values["queue"]
+        stmt = self._insert(interactions).values(call_id=call_id, **values)
+        if not values:
+            await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["call_id"]))
+            return
+        assignments = {
+            name: (
+                func.coalesce(interactions.c[name], stmt.excluded[name])
+                if name in FIRST_VALUE_FIELDS
+                else stmt.excluded[name]
+            )
+            for name in values
+        }
+        await self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=["call_id"], set_=assignments)
+        )
+
+    async def update_interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> bool:
+        """Update the fields given of an existing interaction; False when there is none."""
+        values = _checked(dict(fields), INTERACTION_FIELDS, "interaction")
+        if values.get("queue") is not None and values.get("first_queue") is None:
+            values["first_queue"] = values["queue"]
+        assignments = {
+            name: (
+                func.coalesce(interactions.c[name], literal(value, interactions.c[name].type))
+                if name in FIRST_VALUE_FIELDS
+                else value
+            )
+            for name, value in values.items()
+        }
+        stmt = update(interactions).where(interactions.c.call_id == call_id)
+        if not assignments:  # nothing to change: just tell whether it exists
+            assignments = {"call_id": call_id}
+        result = await self.conn.execute(stmt.values(assignments))
+        return bool(result.rowcount)
+
+    async def add_leg(self, leg: Leg) -> int:
+        """Record one agent leg; the interaction row is created if it is not there yet."""
+        await self.conn.execute(
+            self._insert(interactions)
+            .values(call_id=leg.call_id)
+            .on_conflict_do_nothing(index_elements=["call_id"])
+        )
+        result = await self.conn.execute(
+            insert(interaction_legs).values(
+                call_id=leg.call_id,
+                agent=leg.agent,
+                queue=leg.queue,
+                offered_at=leg.offered_at,
+                answered_at=leg.answered_at,
+                ended_at=leg.ended_at,
+                result=str(leg.result),
+            )
+        )
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the database returned no id for the new leg")
+        return int(key[0])
+
+    # -- queue_log ----------------------------------------------------------------
+
+    async def append_queue_log(self, lines: Sequence[QueueLog]) -> None:
+        if lines:
+            rows = [qlog.to_row(line, self.member_name) for line in lines]
+            await self.conn.execute(insert(queue_log), rows)
+
+    # -- agents -------------------------------------------------------------------
+
+    async def record_agent_state(self, changes: Sequence[AgentStateChanged], at: float) -> None:
+        """Keep each change, and open/close ``agent_sessions`` on login/logout.
+
+        A login while a session is still open (the engine died without logging
+        the agent out) closes the old session at this login.
+        """
+        if not changes:
+            return
+        await self.conn.execute(
+            insert(agent_state_changes),
+            [
+                {
+                    "agent": change.agent,
+                    "time": at,
+                    "previous": str(change.previous),
+                    "state": str(change.state),
+                    "cause": change.cause,
+                    "reason": change.reason,
+                    "call_id": change.call,
+                }
+                for change in changes
+            ],
+        )
+        for change in changes:
+            logged_out = AgentState.LOGGED_OUT
+            if change.previous == logged_out and change.state != logged_out:
+                await self._close_session(change.agent, at)
+                await self.conn.execute(
+                    insert(agent_sessions).values(agent=change.agent, login_at=at)
+                )
+            elif (
+                change.state == logged_out
+                and change.previous != logged_out
+                and not await self._close_session(change.agent, at)
+            ):
+                log.warning("agent %s logged out without a session on record", change.agent)
+
+    async def _close_session(self, agent: str, at: float) -> bool:
+        result = await self.conn.execute(
+            update(agent_sessions)
+            .where(agent_sessions.c.agent == agent, agent_sessions.c.logout_at.is_(None))
+            .values(logout_at=at, duration=literal(at) - agent_sessions.c.login_at)
+        )
+        return bool(result.rowcount)
+
+    # -- customers ----------------------------------------------------------------
+
+    async def upsert_customer(self, number: str, **fields: Unpack[CustomerFields]) -> None:
+        """Create the customer or update exactly the fields given."""
+        values = _checked(dict(fields), CUSTOMER_FIELDS, "customer")
+        now = self.clock()
+        stmt = self._insert(customers).values(
+            number=number, created_at=now, updated_at=now, **values
+        )
+        assignments = {name: stmt.excluded[name] for name in (*values, "updated_at")}
+        await self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=["number"], set_=assignments)
+        )
+
+    async def _ensure_customer(self, number: str) -> None:
+        now = self.clock()
+        await self.conn.execute(
+            self._insert(customers)
+            .values(number=number, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["number"])
+        )
+
+    async def add_customer_tag(self, number: str, tag: str) -> None:
+        await self._ensure_customer(number)
+        await self.conn.execute(
+            self._insert(customer_tags)
+            .values(number=number, tag=tag)
+            .on_conflict_do_nothing(index_elements=["number", "tag"])
+        )
+
+    async def remove_customer_tag(self, number: str, tag: str) -> None:
+        await self.conn.execute(
+            customer_tags.delete().where(
+                customer_tags.c.number == number, customer_tags.c.tag == tag
+            )
+        )
+
+    async def add_customer_note(
+        self, number: str, text: str, *, author: str = "", at: float | None = None
+    ) -> None:
+        """Add to the customer's note history (the customer is created if new)."""
+        await self._ensure_customer(number)
+        when = self.clock() if at is None else at
+        await self.conn.execute(
+            insert(customer_notes).values(number=number, at=when, author=author, text=text)
+        )
+        await self.conn.execute(
+            update(customers).where(customers.c.number == number).values(updated_at=self.clock())
+        )

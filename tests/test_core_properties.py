@@ -1,0 +1,351 @@
+"""Property tests: random event streams against the routing core, checking invariants.
+
+A driver plays the adapters' part faithfully: it keeps the timers the core asked
+for and fires them in time order, rings agents only as told, answers or lets ring
+out only legs that exist, and hangs up only calls that are live. Any event may be
+one a person sends at a bad moment (pause a logged-out agent, end a wrap-up that
+is not running): the core must refuse it and change nothing.
+
+After every event the invariants hold:
+
+* no caller lost or duplicated: the core's live calls are exactly the driver's,
+  each in at most one line, once; every call ends exactly once;
+* no agent offered two calls, no call offered to two agents outside ringall;
+* paused, logged-out, unreachable and wrapping-up agents are never offered a call;
+* wrap-up lasts its configured time unless the agent ends it;
+* first come, first served within equal priority, and nobody waits while an
+  eligible agent is free (checked on queues where every member is eligible);
+* the state notifications the core sends add up to the state it holds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callcenter.core import commands as cmd
+from callcenter.core import events as ev
+from callcenter.core.agent import MemberInfo
+from callcenter.core.expression import Value
+from callcenter.core.line import Caller
+from callcenter.core.router import Router, RoutingError
+from callcenter.core.spec import (
+    AgentSpec,
+    CallbackOffer,
+    EmptyCondition,
+    Member,
+    Membership,
+    PriorityRule,
+    QueueSpec,
+    RoutingSpec,
+    SkillStep,
+    Strategy,
+    Target,
+    TargetKind,
+)
+from callcenter.core.states import AgentState, CallState, IllegalTransitionError
+from callcenter.core.timers import TimerKey, TimerKind
+
+AGENTS = ["1001", "1002", "1003", "1004", "1005", "1006"]
+QUEUES = ["sales", "support", "vip", "billing"]
+REASONS = ["lunch", "training"]
+
+
+def build_spec(strategies: list[Strategy]) -> RoutingSpec:
+    sales, support, vip, billing = strategies
+    queues = {
+        "sales": QueueSpec(
+            "sales", strategy=sales, wrapup=5, retry=2, ring_timeout=8, max_wait=90,
+            overflow=Target(TargetKind.QUEUE, "support"), exit_key="#",
+            callback=CallbackOffer(after=10, key="*"), service_level=20,
+            members=(Member("1001"), Member("1002", penalty=1), Member("1003", penalty=2)),
+        ),
+        "support": QueueSpec(
+            "support", strategy=support, ring_timeout=6, retry=0, tier_wait=10,
+            skill_steps=(SkillStep(0, "tech >= 3"), SkillStep(15, "tech >= 1"), SkillStep(30, "")),
+            members_by_skill="tech >= 1",
+        ),
+        "vip": QueueSpec(
+            "vip", strategy=vip, wrapup=3, max_length=3,
+            priority_rules=(PriorityRule("caller.vip", 5),),
+            join_empty=frozenset({EmptyCondition.PAUSED, EmptyCondition.UNAVAILABLE}),
+            leave_empty=frozenset({EmptyCondition.UNAVAILABLE}),
+            members=(Member("1004", weight=3.0), Member("1005"), Member("1001", penalty=1)),
+        ),
+        "billing": QueueSpec("billing", strategy=billing, weight=2.0, retry=1, ring_timeout=5),
+    }  # fmt: skip
+    agents = {
+        "1001": AgentSpec("1001", endpoint="PJSIP/1001", skills={"tech": 2},
+                          queues=(Membership("billing", priority=2),), ring_no_answer_limit=2),
+        "1002": AgentSpec("1002", endpoint="PJSIP/1002", skills={"tech": 4},
+                          queues=(Membership("billing", delay=5),), wrapup=2),
+        "1003": AgentSpec("1003", endpoint="PJSIP/1003", skills={},
+                          queues=(Membership("billing"),)),
+        "1004": AgentSpec("1004", endpoint="PJSIP/1004", skills={"tech": 1}),
+        "1005": AgentSpec("1005", endpoint="PJSIP/1005", skills={"tech": 5},
+                          queues=(Membership("billing", priority=3),), ring_no_answer_limit=0),
+        "1006": AgentSpec("1006", endpoint="PJSIP/1006", skills={"tech": 3},
+                          queues=(Membership("support", priority=1), Membership("billing", 2))),
+    }  # fmt: skip
+    return RoutingSpec(queues, agents, frozenset(REASONS))
+
+
+def _all_eligible(spec: QueueSpec, members: dict[str, MemberInfo]) -> bool:
+    """Every member is eligible for every caller at any time: simple FCFS applies."""
+    return (
+        not spec.skill_steps and spec.tier_wait == 0 and not any(m.delay for m in members.values())
+    )
+
+
+@dataclass
+class Driver:
+    router: Router
+    now: float = 0.0
+    timers: dict[TimerKey, float] = field(default_factory=dict)
+    legs: dict[str, str] = field(default_factory=dict)  # agent -> call it rings for
+    connected: dict[str, str] = field(default_factory=dict)  # call -> agent
+    live: dict[str, str] = field(default_factory=dict)  # call -> queue
+    ended: set[str] = field(default_factory=set)
+    states: dict[str, AgentState] = field(default_factory=dict)
+    reachable: dict[str, bool] = field(default_factory=dict)
+    wrapup_until: dict[str, float] = field(default_factory=dict)
+    next_call: int = 0
+
+    def feed(self, event: ev.Event) -> list[cmd.Command]:
+        before = self.snapshot()
+        try:
+            out = self.router.handle(event)
+        except (IllegalTransitionError, RoutingError):
+            assert self.snapshot() == before, f"refused {event} but changed state"
+            return []
+        self.apply(event, out)
+        self.check(event, out)
+        return out
+
+    def snapshot(self) -> object:
+        r = self.router
+        return (
+            {a: (x.state, x.pause_reason, x.pending_pause, x.pending_logout, x.call)
+             for a, x in r.agents.items()},
+            {q: [(c.call, c.state, c.priority) for c in line.line] for q, line in r.queues.items()},
+            {c: x.state for c, x in r.calls.items()},
+            dict(r.timers),
+        )  # fmt: skip
+
+    def apply(self, event: ev.Event, out: list[cmd.Command]) -> None:
+        if isinstance(event, ev.AgentReachabilityChanged):
+            self.reachable[event.agent] = event.reachable
+        for command in out:
+            match command:
+                case cmd.StartTimer(key=key, at=at):
+                    assert at >= self.now, f"timer {key} in the past"
+                    self.timers[key] = at
+                case cmd.CancelTimer(key=key):
+                    assert key in self.timers, f"cancelled a timer never started: {key}"
+                    del self.timers[key]
+                case cmd.Ring(call=call, agent=agent):
+                    assert agent not in self.legs, f"agent {agent} offered a second call"
+                    assert call in self.live, f"rang {agent} for a call not live: {call}"
+                    assert self.reachable.get(agent, True), f"rang unreachable agent {agent}"
+                    others = [a for a, c in self.legs.items() if c == call]
+                    if others:
+                        strategy = self.router.spec.queues[self.live[call]].strategy
+                        assert strategy is Strategy.RINGALL, f"{call} offered to {others} too"
+                    self.legs[agent] = call
+                case cmd.CancelRing(call=call, agent=agent):
+                    if self.legs.get(agent) == call:
+                        del self.legs[agent]
+                case cmd.Connect(call=call, agent=agent):
+                    assert self.legs.pop(agent) == call
+                    self.connected[call] = agent
+                case cmd.LeaveQueue(call=call):
+                    self._end(call)
+                case cmd.QueueLog(verb=verb, call=call) if verb in (
+                    "ABANDON", "COMPLETECALLER", "COMPLETEAGENT"
+                ):  # fmt: skip
+                    self._end(call)
+                    self.connected.pop(call, None)
+                case cmd.AgentStateChanged(agent=agent, previous=previous, state=state):
+                    assert self.states.get(agent, AgentState.LOGGED_OUT) is previous
+                    if state is AgentState.RINGING:
+                        assert previous is AgentState.READY, f"{agent} offered while {previous}"
+                    if previous is AgentState.WRAP_UP and not isinstance(event, ev.WrapUpFinished):
+                        assert self.now >= self.wrapup_until[agent], f"{agent} wrap-up cut short"
+                    if state is AgentState.WRAP_UP:
+                        self.wrapup_until[agent] = self._wrapup_end(agent)
+                    self.states[agent] = state
+                case _:
+                    pass
+
+    def _end(self, call: str) -> None:
+        if call in self.live:
+            assert call not in self.ended, f"call {call} ended twice"
+            del self.live[call]
+            self.ended.add(call)
+
+    def _wrapup_end(self, agent_id: str) -> float:
+        agent = self.router.agents[agent_id]
+        wrapup = agent.spec.wrapup
+        if wrapup is None:
+            wrapup = self.router.queues[agent.queue].spec.wrapup
+        return self.now + wrapup
+
+    def check(self, event: ev.Event, out: list[cmd.Command]) -> None:
+        r = self.router
+        assert set(r.calls) == set(self.live), "core and driver disagree on live calls"
+        for agent_id, agent in r.agents.items():
+            assert agent.state is self.states.get(agent_id, AgentState.LOGGED_OUT)
+            assert (agent.state is AgentState.RINGING) == (agent_id in self.legs)
+            assert (agent.state is AgentState.ON_CALL) == (agent_id in self.connected.values())
+        seen: set[str] = set()
+        for name, queue in r.queues.items():
+            for caller in queue.line:
+                assert caller.call not in seen, f"{caller.call} twice in lines"
+                seen.add(caller.call)
+                assert caller.queue == name
+                assert caller.state is not CallState.CONNECTED
+        for call, caller in r.calls.items():
+            assert (call in seen) == (caller.state is not CallState.CONNECTED)
+        for agent_id, call in self.legs.items():
+            assert r.call_state(call) is CallState.RINGING, f"{agent_id} rings for settled {call}"
+        for name, queue in r.queues.items():
+            if not _all_eligible(queue.spec, queue.members):
+                continue
+            routable = [c for c in queue.line if self._routable(c)]
+            free = [a for a in queue.members if r.agents[a].available]
+            assert not (routable and free), f"{name}: {routable[0].call} waits while {free} free"
+            rung = {c.call for c in out if isinstance(c, cmd.Ring) and c.queue == name}
+            for caller in queue.line if rung else ():
+                if caller.call in rung:
+                    break
+                assert not self._routable(caller), f"{name}: {caller.call} passed over"
+
+    def _routable(self, caller: Caller) -> bool:
+        """Routable, and its retry timer fired (another due at the same time may come first)."""
+        return (
+            caller.routable(self.now) and TimerKey(TimerKind.RETRY, caller.call) not in self.timers
+        )
+
+
+ACTIONS = [
+    "enqueue", "enqueue", "enqueue", "login", "login", "logout", "pause", "unpause",
+    "wrapup_done", "answer", "answer", "no_answer", "ring_failed", "caller_hangup",
+    "agent_hangup", "agent_hangup", "dtmf", "callback", "reachability", "priority",
+    "advance", "advance", "advance", "reload",
+]  # fmt: skip
+
+
+def step(driver: Driver, data: st.DataObject, spec: RoutingSpec) -> None:
+    action = data.draw(st.sampled_from(ACTIONS))
+    agent = data.draw(st.sampled_from(AGENTS))
+    now = driver.now
+    live = sorted(driver.live)
+    if action == "enqueue":
+        driver.next_call += 1
+        attributes: dict[str, Value] = {
+            "vip": data.draw(st.booleans()),
+            "lang": data.draw(st.sampled_from("ze")),
+        }
+        driver.live[f"c{driver.next_call}"] = queue = data.draw(st.sampled_from(QUEUES))
+        position = data.draw(st.one_of(st.none(), st.integers(1, 4)))
+        priority = data.draw(st.sampled_from([0, 0, 0, 3]))
+        event: ev.Event = ev.CallEnqueued(now, f"c{driver.next_call}", queue, "555",
+                                          attributes, priority, position)  # fmt: skip
+        driver.feed(event)
+        # Refused at the door (full, empty): the call never became live.
+        if f"c{driver.next_call}" not in driver.router.calls:
+            driver.live.pop(f"c{driver.next_call}", None)
+            driver.ended.add(f"c{driver.next_call}")
+    elif action == "login":
+        paused = data.draw(st.sampled_from([None, None, "lunch"]))
+        driver.feed(ev.AgentLoggedIn(now, agent, paused))
+    elif action == "logout":
+        driver.feed(ev.AgentLoggedOut(now, agent))
+    elif action == "pause":
+        driver.feed(ev.AgentPaused(now, agent, data.draw(st.sampled_from(REASONS))))
+    elif action == "unpause":
+        driver.feed(ev.AgentUnpaused(now, agent))
+    elif action == "wrapup_done":
+        driver.feed(ev.WrapUpFinished(now, agent))
+    elif action in ("answer", "no_answer", "ring_failed") and driver.legs:
+        agent = data.draw(st.sampled_from(sorted(driver.legs)))
+        call = driver.legs[agent]
+        kind = {"answer": ev.AgentAnswered, "no_answer": ev.AgentNoAnswer}
+        if action == "ring_failed":
+            driver.legs.pop(agent)  # the leg never existed on the telephone side
+            driver.feed(ev.RingFailed(now, call, agent, "busy"))
+        else:
+            if action == "no_answer":
+                driver.legs.pop(agent)
+            driver.feed(kind[action](now, call, agent))
+    elif action == "caller_hangup" and live:
+        driver.feed(ev.CallerHungUp(now, data.draw(st.sampled_from(live))))
+    elif action == "agent_hangup" and driver.connected:
+        call = data.draw(st.sampled_from(sorted(driver.connected)))
+        driver.feed(ev.AgentHungUp(now, call, driver.connected[call]))
+    elif action == "dtmf" and live:
+        call = data.draw(st.sampled_from(live))
+        driver.feed(ev.DtmfPressed(now, call, data.draw(st.sampled_from("#*1"))))
+    elif action == "callback" and live:
+        call = data.draw(st.sampled_from(live))
+        driver.feed(ev.CallbackRequested(now, call, "13800000000"))
+    elif action == "reachability":
+        driver.feed(ev.AgentReachabilityChanged(now, agent, data.draw(st.booleans())))
+    elif action == "priority" and live:
+        call = data.draw(st.sampled_from(live))
+        driver.feed(ev.CallerPriorityChanged(now, call, data.draw(st.integers(0, 9))))
+    elif action == "advance":
+        advance(driver, data.draw(st.sampled_from([0.5, 2.0, 7.0, 20.0])))
+    elif action == "reload":
+        queues = dict(spec.queues)
+        name = data.draw(st.sampled_from(QUEUES))
+        queues[name] = replace(queues[name], strategy=data.draw(st.sampled_from(list(Strategy))))
+        driver.feed(ev.ConfigLoaded(now, replace(spec, queues=queues)))
+
+
+def advance(driver: Driver, seconds: float) -> None:
+    """Let time pass, firing due timers in order, each at its own time."""
+    until = driver.now + seconds
+    while driver.timers:
+        key, at = min(driver.timers.items(), key=lambda item: (item[1], str(item[0])))
+        if at > until:
+            break
+        del driver.timers[key]
+        driver.now = max(driver.now, at)
+        driver.feed(ev.TimerFired(driver.now, key))
+    driver.now = until
+
+
+@settings(
+    max_examples=int(os.environ.get("CORE_PROPERTY_EXAMPLES", "150")), deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)  # fmt: skip
+@given(
+    strategies=st.lists(st.sampled_from(list(Strategy)), min_size=4, max_size=4),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_random_event_streams_keep_every_invariant(
+    strategies: list[Strategy], seed: int, data: st.DataObject
+) -> None:
+    spec = build_spec(strategies)
+    driver = Driver(Router(spec, seed=seed))
+    for _ in range(data.draw(st.integers(20, 120))):
+        step(driver, data, spec)
+    # Drain: every caller hangs up, every agent finishes; nothing may be left behind.
+    for call in sorted(driver.live):
+        if call in driver.connected:
+            driver.feed(ev.AgentHungUp(driver.now, call, driver.connected[call]))
+        elif call in driver.live:
+            driver.feed(ev.CallerHungUp(driver.now, call))
+    advance(driver, 1000.0)
+    # Only booked callbacks may remain: they keep their place until an agent calls back.
+    # ... ringing an agent, or waiting to, however long that takes.
+    left = {call: driver.router.calls[call] for call in driver.live}
+    assert all(caller.callback_number for caller in left.values()), left
+    assert set(driver.router.calls) == set(driver.live)
+    assert not any(t.kind is TimerKind.WRAPUP for t in driver.timers)
+    assert all(t.call in left for t in driver.timers if t.kind is TimerKind.RING)
