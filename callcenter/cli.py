@@ -73,7 +73,37 @@ def add_config(subparsers: Subparsers) -> None:
     hash_pin_parser.set_defaults(run=_config_hash_pin)
 
 
-COMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_config,)
+def _demo(args: argparse.Namespace) -> int:
+    from callcenter.demo import Demo, Traffic
+
+    try:
+        config = load_config(args.config)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    traffic = Traffic(calls_per_hour=args.calls_per_hour, hours=args.hours)
+    demo = Demo(config.routing_spec(), traffic, seed=args.seed)
+    demo.run()
+    print(f"{args.config}: {config.summary()}")
+    print(f"{args.hours:g} simulated hours, {args.calls_per_hour:g} calls per hour per queue, "
+          f"every agent logged in (seed {args.seed}):")  # fmt: skip
+    print(demo.report())
+    return 0
+
+
+def add_demo(subparsers: Subparsers) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="run a simulated morning of the sample call center on a virtual clock"
+    )
+    demo.add_argument("--config", default=default_config_path(), metavar="DIR")
+    demo.add_argument("--hours", type=float, default=2.0)
+    demo.add_argument("--calls-per-hour", type=float, default=40.0, metavar="N")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(run=_demo)
+
+
+COMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_config, add_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,13 @@ After every event the invariants hold:
 * wrap-up lasts its configured time unless the agent ends it;
 * first come, first served within equal priority, and nobody waits while an
   eligible agent is free (checked on queues where every member is eligible);
-* the state notifications the core sends add up to the state it holds.
+* the state notifications the core sends add up to the state it holds;
+* queue_log adds up too: ADDMEMBER / REMOVEMEMBER lines give exactly the queues
+  each logged-in agent is a member of (reloads included), PAUSEALL|ACW and
+  UNPAUSEALL|ACW bracket each wrap-up and name its call, RINGCANCELED comes only
+  from a caller who hangs up or presses a key, and every ENTERQUEUE is closed
+  exactly once (ABANDON, COMPLETE*, EXIT*) when the call leaves the core;
+* a callback is offered at most once per call, to a waiting caller.
 """
 
 from __future__ import annotations
@@ -112,6 +118,10 @@ class Driver:
     states: dict[str, AgentState] = field(default_factory=dict)
     reachable: dict[str, bool] = field(default_factory=dict)
     wrapup_until: dict[str, float] = field(default_factory=dict)
+    members: set[tuple[str, str]] = field(default_factory=set)  # (agent, queue) from queue_log
+    after_call_work: dict[str, str] = field(default_factory=dict)  # agent -> call, from queue_log
+    offered: set[str] = field(default_factory=set)  # calls offered a callback
+    open_in_log: set[str] = field(default_factory=set)  # ENTERQUEUE without its closing line
     next_call: int = 0
 
     def feed(self, event: ev.Event) -> list[cmd.Command]:
@@ -138,6 +148,10 @@ class Driver:
     def apply(self, event: ev.Event, out: list[cmd.Command]) -> None:
         if isinstance(event, ev.AgentReachabilityChanged):
             self.reachable[event.agent] = event.reachable
+        for agent_id in [a for a in self.reachable if a not in self.router.agents]:
+            # Removed from the configuration: the core forgets the phone; when the agent is
+            # configured again, the adapter reports the phone afresh (reachable until then).
+            del self.reachable[agent_id]
         for command in out:
             match command:
                 case cmd.StartTimer(key=key, at=at):
@@ -168,6 +182,29 @@ class Driver:
                 ):  # fmt: skip
                     self._end(call)
                     self.connected.pop(call, None)
+                    self._close(call)
+                case cmd.QueueLog(verb=verb, call=call) if verb.startswith("EXIT"):
+                    self._close(call)
+                case cmd.QueueLog(verb="ENTERQUEUE", call=call):
+                    assert call not in self.open_in_log, f"{call} entered twice"
+                    self.open_in_log.add(call)
+                case cmd.QueueLog(verb="ADDMEMBER", queue=queue, agent=agent):
+                    assert (agent, queue) not in self.members, f"{agent} added to {queue} twice"
+                    self.members.add((agent, queue))
+                case cmd.QueueLog(verb="REMOVEMEMBER", queue=queue, agent=agent):
+                    assert (agent, queue) in self.members, f"{agent} removed from {queue} twice"
+                    self.members.remove((agent, queue))
+                case cmd.QueueLog(verb="PAUSEALL", call=call, agent=agent, data=("ACW",)):
+                    assert agent not in self.after_call_work, f"{agent} in wrap-up twice"
+                    self.after_call_work[agent] = call
+                case cmd.QueueLog(verb="UNPAUSEALL", call=call, agent=agent, data=("ACW",)):
+                    assert self.after_call_work.pop(agent, None) == call, f"{agent} not in ACW"
+                case cmd.QueueLog(verb="RINGCANCELED"):
+                    assert isinstance(event, ev.CallerHungUp | ev.DtmfPressed), event
+                case cmd.OfferCallback(call=call):
+                    assert call not in self.offered, f"{call} offered a callback twice"
+                    assert self.router.call_state(call) is CallState.WAITING
+                    self.offered.add(call)
                 case cmd.AgentStateChanged(agent=agent, previous=previous, state=state):
                     assert self.states.get(agent, AgentState.LOGGED_OUT) is previous
                     if state is AgentState.RINGING:
@@ -179,6 +216,10 @@ class Driver:
                     self.states[agent] = state
                 case _:
                     pass
+
+    def _close(self, call: str) -> None:
+        assert call in self.open_in_log, f"{call} closed in queue_log twice or never entered"
+        self.open_in_log.remove(call)
 
     def _end(self, call: str) -> None:
         if call in self.live:
@@ -196,6 +237,7 @@ class Driver:
     def check(self, event: ev.Event, out: list[cmd.Command]) -> None:
         r = self.router
         assert set(r.calls) == set(self.live), "core and driver disagree on live calls"
+        assert self.open_in_log == set(r.calls), "queue_log does not account for every caller"
         for agent_id, agent in r.agents.items():
             assert agent.state is self.states.get(agent_id, AgentState.LOGGED_OUT)
             assert (agent.state is AgentState.RINGING) == (agent_id in self.legs)
@@ -211,6 +253,12 @@ class Driver:
             assert (call in seen) == (caller.state is not CallState.CONNECTED)
         for agent_id, call in self.legs.items():
             assert r.call_state(call) is CallState.RINGING, f"{agent_id} rings for settled {call}"
+        logged_in = {a for a, state in self.states.items() if state is not AgentState.LOGGED_OUT}
+        assert self.members == {
+            (agent_id, queue) for agent_id in logged_in for queue in r.agents[agent_id].memberships
+        }, "queue_log membership differs from the core's"
+        in_wrapup = {a for a in logged_in if self.states[a] is AgentState.WRAP_UP}
+        assert set(self.after_call_work) == in_wrapup, "wrap-up lines differ from the states"
         for name, queue in r.queues.items():
             if not _all_eligible(queue.spec, queue.members):
                 continue
@@ -300,10 +348,25 @@ def step(driver: Driver, data: st.DataObject, spec: RoutingSpec) -> None:
     elif action == "advance":
         advance(driver, data.draw(st.sampled_from([0.5, 2.0, 7.0, 20.0])))
     elif action == "reload":
-        queues = dict(spec.queues)
-        name = data.draw(st.sampled_from(QUEUES))
+        driver.feed(ev.ConfigLoaded(now, reloaded(spec, data)))
+
+
+def reloaded(spec: RoutingSpec, data: st.DataObject) -> RoutingSpec:
+    """The original configuration with one change: a strategy, a member or an agent fewer."""
+    queues, agents = dict(spec.queues), dict(spec.agents)
+    name = data.draw(st.sampled_from(QUEUES))
+    change = data.draw(st.sampled_from(["strategy", "member", "agent", "none"]))
+    if change == "strategy":
         queues[name] = replace(queues[name], strategy=data.draw(st.sampled_from(list(Strategy))))
-        driver.feed(ev.ConfigLoaded(now, replace(spec, queues=queues)))
+    elif change == "member":
+        queues[name] = replace(queues[name], members=queues[name].members[1:])
+    elif change == "agent":
+        gone = data.draw(st.sampled_from(AGENTS))
+        del agents[gone]
+        for q, queue_spec in queues.items():
+            kept = tuple(m for m in queue_spec.members if m.agent != gone)
+            queues[q] = replace(queue_spec, members=kept)
+    return replace(spec, queues=queues, agents=agents)
 
 
 def advance(driver: Driver, seconds: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from callcenter.core.spec import AgentSpec
+from callcenter.core.spec import AgentSpec, QueueSpec
 from callcenter.core.states import AgentState
 
 
@@ -69,6 +69,10 @@ class Agent:
     @property
     def available(self) -> bool:
         return self.state is AgentState.READY and self.reachable
+
+    def wrapup_time(self, queue: QueueSpec) -> float:
+        """Wrap-up after a call from ``queue``: the agent's own time, else the queue's."""
+        return self.spec.wrapup if self.spec.wrapup is not None else queue.wrapup
 
     @property
     def condition(self) -> MemberCondition:

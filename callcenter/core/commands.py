@@ -74,10 +74,15 @@ class PlayPrompt(Command):
 
 @dataclass(frozen=True, slots=True)
 class OfferCallback(Command):
-    """Tell the caller which key asks for a callback."""
+    """Tell the caller which key asks for a callback.
+
+    ``ask_number``: the caller has no number; after the key, collect one and send
+    ``CallbackRequested`` with it (the core ignores the key alone for this caller).
+    """
 
     call: str
     key: str
+    ask_number: bool = False
 
 
 @dataclass(frozen=True, slots=True)

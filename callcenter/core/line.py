@@ -6,6 +6,12 @@ caller with a higher priority (app_queue's rule). Callers stay in the line while
 an agent rings for them (others' positions count them) and leave it when
 connected or gone.
 
+A caller also remembers its current round (``tried``): the agents it rang
+without an answer since the round began. Choosing agents for it passes them over
+while any other eligible agent is free (``selection``), as app_queue moves on to
+the next member within one ``try_calling()``; when only tried agents are left,
+the router starts a new round.
+
 The line is a plain list: new callers nearly always join at the back, so the
 insertion scan from the back is short, and queues hold tens to a few thousand
 callers, where a list beats any tree.
@@ -34,12 +40,15 @@ class Caller:
     state: CallState = CallState.WAITING
     callback_number: str = ""  # set once the caller asked for a callback
     ringing: set[str] = field(default_factory=set)  # agents being rung for this caller
+    tried: set[str] = field(default_factory=set)  # rung without an answer in this round
     ring_started: float = 0.0
     not_before: float = 0.0  # retry pause after a no-answer
     overdue: bool = False  # max wait passed while an agent was ringing
     agent: str = ""  # the connected agent
     answered: float = 0.0
     prompt_index: int = 0
+    callback_offered: bool = False  # the callback offer was made
+    callback_offer_due: bool = False  # it fell due while an agent rang: made back in line
 
     def waited(self, now: float) -> float:
         return now - self.entered

@@ -18,10 +18,20 @@ could take.
 A member is eligible for a caller when the caller has waited the member's delay,
 the member's tier is open (``tier_wait``), and the member's skills meet the
 queue's requirement for the caller's waiting time.
+
+Rounds: a caller passes over the agents it rang without an answer in its current
+round (``Caller.tried``) while any other eligible agent is free, in both
+directions; when only tried agents are free, they are chosen again and the
+router starts a new round. That is app_queue's ``try_calling()``: within one
+round ``ring_one()`` -> ``find_best()`` only takes call attempts not yet made,
+and after the round ``queue_exec()`` waits ``retry`` and starts a fresh one.
+Passing over costs one step per tried agent in the index walk, never a scan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from random import Random
 
 from callcenter.core.agent import Agent, MemberInfo
@@ -30,6 +40,15 @@ from callcenter.core.queue import Queue
 from callcenter.core.spec import Strategy
 
 _SPREAD = (Strategy.RINGALL, Strategy.RANDOM, Strategy.WEIGHTED_RANDOM)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A caller and the agents to ring for it."""
+
+    queue: Queue
+    caller: Caller
+    agents: list[Agent]
 
 
 def eligible(queue: Queue, member: MemberInfo, agent: Agent, caller: Caller, now: float) -> bool:
@@ -45,11 +64,31 @@ def eligible(queue: Queue, member: MemberInfo, agent: Agent, caller: Caller, now
 def agents_for(
     queue: Queue, caller: Caller, agents: dict[str, Agent], now: float, rng: Random
 ) -> list[Agent]:
-    """The agents to ring for ``caller`` now (empty: nobody eligible is free)."""
+    """The agents to ring for ``caller`` now (empty: nobody eligible is free).
+
+    Agents tried in this round come only when no other eligible agent is free.
+    """
+    if caller.tried:
+        chosen = _choose(queue, caller, agents, now, rng, skip=caller.tried)
+        if chosen:
+            return chosen
+    return _choose(queue, caller, agents, now, rng, skip=frozenset())
+
+
+def _choose(
+    queue: Queue,
+    caller: Caller,
+    agents: dict[str, Agent],
+    now: float,
+    rng: Random,
+    skip: AbstractSet[str],
+) -> list[Agent]:
     strategy = queue.spec.strategy
     members = queue.members
     if strategy not in _SPREAD:
         for key in queue.available_in_order():
+            if key[3] in skip:
+                continue
             agent = agents[key[3]]
             if eligible(queue, members[key[3]], agent, caller, now):
                 return [agent]
@@ -59,6 +98,8 @@ def agents_for(
     for key in queue.available:
         if best_tier is not None and key[0] != best_tier:
             break
+        if key[3] in skip:
+            continue
         agent = agents[key[3]]
         if eligible(queue, members[key[3]], agent, caller, now):
             best_tier = key[0]
@@ -71,8 +112,15 @@ def agents_for(
     return rng.choices(chosen, weights=weights)
 
 
-def caller_for(agent: Agent, queues: dict[str, Queue], now: float) -> tuple[Queue, Caller] | None:
-    """The caller ``agent`` should take now, across all the agent's queues."""
+def caller_for(
+    agent: Agent, queues: dict[str, Queue], agents: dict[str, Agent], now: float, rng: Random
+) -> Offer | None:
+    """The caller ``agent`` should take now, across all the agent's queues, and who rings.
+
+    Normally ``agent`` rings. When the caller already rang ``agent`` in this round
+    and another eligible agent is free (several agents freed by one event), the
+    caller goes to that agent instead: ``agent`` is passed over and looks again.
+    """
     best: tuple[Queue, Caller] | None = None
     best_rank: tuple[int, int, float] | None = None
     for member in agent.by_priority:
@@ -85,4 +133,9 @@ def caller_for(agent: Agent, queues: dict[str, Queue], now: float) -> tuple[Queu
                 if best_rank is None or rank < best_rank:
                     best, best_rank = (queue, caller), rank
                 break  # the first eligible caller is this queue's best
-    return best
+    if best is None:
+        return None
+    queue, caller = best
+    if agent.id in caller.tried:
+        return Offer(queue, caller, agents_for(queue, caller, agents, now, rng))
+    return Offer(queue, caller, [agent])

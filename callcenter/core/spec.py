@@ -113,10 +113,16 @@ class Announcements:
 
 @dataclass(frozen=True, slots=True)
 class CallbackOffer:
-    """Offer waiting callers a call back that keeps their place in line."""
+    """Offer waiting callers a call back that keeps their place in line.
+
+    The offer is made once, to a waiting caller; when it falls due while an agent
+    rings for the caller, it is made when the caller is back in line after the
+    retry pause. Callers without a number are offered it only with ``ask_number``.
+    """
 
     after: float  # offer once the caller has waited this long
     key: str = "*"  # the DTMF key that accepts
+    ask_number: bool = False  # callers without a number too: the IVR asks for one
 
 
 @dataclass(frozen=True, slots=True)

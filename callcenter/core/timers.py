@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class TimerKind(StrEnum):
@@ -17,8 +17,9 @@ class TimerKind(StrEnum):
     CALLBACK_OFFER = "callback_offer"  # offer `call` a callback
 
 
-@dataclass(frozen=True, slots=True)
-class TimerKey:
+class TimerKey(NamedTuple):
+    """Immutable and hashable; a named tuple because timer keys are hashed on every event."""
+
     kind: TimerKind
     call: str = ""
     agent: str = ""

@@ -34,7 +34,6 @@ def expected_wait(
 ) -> float | None:
     """Seconds until the caller at ``position`` reaches an agent; None when nobody is staffed."""
     handle_time = average_handle_time(queue)
-    wrapup = queue.spec.wrapup
     remaining: list[float] = []
     for agent_id in queue.members:
         agent = agents[agent_id]
@@ -44,8 +43,8 @@ def expected_wait(
         if state is AgentState.READY:
             remaining.append(0.0)
         elif state is AgentState.WRAP_UP:
-            own = agent.spec.wrapup if agent.spec.wrapup is not None else wrapup  # as the router
-            remaining.append(max(own - (now - agent.state_since), 0.0))
+            wrapup = agent.wrapup_time(queue.spec)
+            remaining.append(max(wrapup - (now - agent.state_since), 0.0))
         elif state is AgentState.ON_CALL:
             remaining.append(max(handle_time - (now - agent.call_started), 0.0))
         else:  # ringing: the call it rings for is only starting

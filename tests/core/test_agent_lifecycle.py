@@ -31,7 +31,7 @@ def test_login_adds_the_agent_to_each_queue_and_makes_it_ready() -> None:
 
     assert r.state("1001") is S.READY
     assert out.state_changes == [("1001", S.LOGGED_OUT, S.READY)]
-    assert out.log == ["NONE|sales|1001|ADDMEMBER", "NONE|support|1001|ADDMEMBER"]
+    assert out.log == ["NONE|sales|1001|ADDMEMBER|", "NONE|support|1001|ADDMEMBER|"]
 
 
 def test_login_paused_logs_the_pause_reason() -> None:
@@ -40,7 +40,8 @@ def test_login_paused_logs_the_pause_reason() -> None:
     out = r.login("1001", paused="training")
 
     assert r.state("1001") is S.PAUSED
-    assert out.log == ["NONE|support|1001|ADDMEMBER", "NONE|support|1001|PAUSE|training"]
+    # ADDMEMBER|PAUSED as app_queue's add_to_queue() callers write it, then the reason.
+    assert out.log == ["NONE|support|1001|ADDMEMBER|PAUSED", "NONE|support|1001|PAUSE|training"]
     assert out.of(cmd.AgentStateChanged)[0].reason == "training"
 
 
@@ -51,7 +52,7 @@ def test_logged_in_agent_takes_the_waiting_caller_at_once() -> None:
     assert r.login("1001").rings == [("c1", "1001")]
 
 
-def test_pause_and_unpause_are_logged_with_the_reason() -> None:
+def test_pause_is_logged_with_the_reason_and_unpause_without() -> None:
     r = desk()
     r.login("1001")
 
@@ -59,7 +60,8 @@ def test_pause_and_unpause_are_logged_with_the_reason() -> None:
     unpaused = r.unpause("1001")
 
     assert paused.log == ["NONE|support|1001|PAUSE|lunch"]
-    assert unpaused.log == ["NONE|support|1001|UNPAUSE|lunch"]
+    # app_queue's set_queue_member_pause() writes the unpause request's reason: none here.
+    assert unpaused.log == ["NONE|support|1001|UNPAUSE|"]
     assert r.state("1001") is S.READY
 
 
@@ -79,7 +81,8 @@ def test_paused_agent_can_change_the_pause_reason() -> None:
     out = r.pause("1001", "training")
 
     assert out.state_changes == [("1001", S.PAUSED, S.PAUSED)]
-    assert r.unpause("1001").log == ["NONE|support|1001|UNPAUSE|training"]
+    assert out.log == ["NONE|support|1001|PAUSE|training"]
+    assert r.router.agents["1001"].pause_reason == "training"
 
 
 def test_logout_removes_the_agent_from_its_queues() -> None:
@@ -89,7 +92,7 @@ def test_logout_removes_the_agent_from_its_queues() -> None:
     out = r.logout("1001")
 
     assert r.state("1001") is S.LOGGED_OUT
-    assert out.log == ["NONE|support|1001|REMOVEMEMBER"]
+    assert out.log == ["NONE|support|1001|REMOVEMEMBER|"]
 
 
 # -- wrap-up ---------------------------------------------------------------------------------
@@ -168,6 +171,59 @@ def test_wrapup_of_one_queue_applies_to_calls_from_that_queue() -> None:
     assert r.talk("c1", "1001", 10).started == {WRAPUP_1001: 15}
 
 
+def test_wrapup_is_logged_as_pauseall_acw_with_the_call_id() -> None:
+    r = desk(wrapup=30)
+    r.login("1001")
+    r.call("c1")
+    r.answer("c1", "1001")
+    r.wait(60)
+
+    started = r.caller_hangs_up("c1")
+    ended = r.wait(30)
+
+    assert started.log == [
+        "c1|support|1001|COMPLETECALLER|0|60|1",
+        "c1|NONE|1001|PAUSEALL|ACW",
+    ]
+    assert ended.log == ["c1|NONE|1001|UNPAUSEALL|ACW"]
+
+
+def test_wrapup_ended_early_is_logged_when_it_ends() -> None:
+    r = desk(wrapup=30)
+    r.login("1001")
+    r.call("c1")
+    r.talk("c1", "1001", 60)
+    r.wait(5)
+
+    assert r.end_wrapup("1001").log == ["c1|NONE|1001|UNPAUSEALL|ACW"]
+    assert r.wait(30).log == []
+
+
+def test_no_wrapup_lines_without_wrapup() -> None:
+    r = desk(wrapup=0)
+    r.login("1001")
+    r.call("c1")
+
+    out = r.talk("c1", "1001", 60)
+
+    assert "PAUSEALL" not in out.verbs
+    assert "UNPAUSEALL" not in out.verbs
+
+
+def test_each_wrapup_names_its_own_call() -> None:
+    r = desk(wrapup=10)
+    r.login("1001")
+    r.calls("c1", "c2")
+    r.talk("c1", "1001", 20)
+    r.wait(10)  # c2 rings 1001 when the wrap-up ends
+    r.talk("c2", "1001", 20)
+
+    out = r.wait(10)
+
+    assert out.log == ["c2|NONE|1001|UNPAUSEALL|ACW"]
+    assert r.history.lines("PAUSEALL") == ["c1|NONE|1001|PAUSEALL|ACW", "c2|NONE|1001|PAUSEALL|ACW"]
+
+
 # -- requests during a call ------------------------------------------------------------------
 
 
@@ -188,7 +244,7 @@ def test_pause_asked_during_a_call_applies_after_wrapup() -> None:
     assert r.state("1001") is S.PAUSED
     assert out.state_changes == [("1001", S.WRAP_UP, S.PAUSED)]
     assert out.of(cmd.AgentStateChanged)[0].reason == "lunch"
-    assert out.log == ["NONE|support|1001|PAUSE|lunch"]
+    assert out.log == ["c1|NONE|1001|UNPAUSEALL|ACW", "NONE|support|1001|PAUSE|lunch"]
     assert out.rung == []
 
 
@@ -265,7 +321,7 @@ def test_logout_during_a_call_applies_after_it() -> None:
     out = r.wait(10)
 
     assert r.state("1001") is S.LOGGED_OUT
-    assert out.log == ["NONE|support|1001|REMOVEMEMBER"]
+    assert out.log == ["c1|NONE|1001|UNPAUSEALL|ACW", "NONE|support|1001|REMOVEMEMBER|"]
 
 
 def test_logout_during_wrapup_applies_when_wrapup_ends() -> None:

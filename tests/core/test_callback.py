@@ -205,11 +205,6 @@ def test_booked_callback_does_not_book_twice() -> None:
     assert r.stats().callbacks == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CALLBACK_OFFER timer is dropped when it fires while an agent rings, and "
-    "nothing records whether the offer was made, so it is never made after the ring",
-)
 def test_callback_offer_that_fell_due_while_ringing_is_made_back_in_line() -> None:
     r = desk(retry=5, ring_timeout=20)
     r.call("c1")
@@ -219,3 +214,109 @@ def test_callback_offer_that_fell_due_while_ringing_is_made_back_in_line() -> No
     r.logout("1001")
 
     assert r.wait(10).of(cmd.OfferCallback) == [cmd.OfferCallback("c1", "*")]
+
+
+def test_callback_offer_that_fell_due_while_ringing_waits_for_the_retry_pause() -> None:
+    r = desk(retry=5, ring_timeout=20)
+    r.call("c1")
+    r.wait(25)
+    r.login("1001")  # the only agent
+
+    assert r.wait(20).of(cmd.OfferCallback) == []  # rang out at 45: the pause comes first
+    assert r.wait(5).rung == ["1001"]  # rung again at 50 ...
+    assert r.no_answer("c1", "1001").of(cmd.OfferCallback) == []  # ... the pause again ...
+    r.logout("1001")
+    assert r.wait(5).of(cmd.OfferCallback) == [cmd.OfferCallback("c1", "*")]  # ... and now
+
+
+def test_callback_offer_that_fell_due_while_ringing_is_not_made_once_answered() -> None:
+    r = desk(ring_timeout=20)
+    r.call("c1")
+    r.wait(25)
+    r.login("1001")
+    r.wait(10)
+    r.answer("c1", "1001")
+
+    assert r.wait(100).of(cmd.OfferCallback) == []
+    assert r.history.of(cmd.OfferCallback) == []
+
+
+def test_callback_is_offered_only_once() -> None:
+    r = desk(retry=0)
+    r.call("c1")
+    r.wait(35)  # offered at 30
+    r.login("1001")
+
+    r.no_answer("c1", "1001")  # back in line; rung again at once
+    r.logout("1001")  # the ring ends: back in line again
+
+    assert r.history.of(cmd.OfferCallback) == [cmd.OfferCallback("c1", "*")]
+
+
+def test_callback_offer_fell_due_and_the_retry_pause_ends_with_no_agent_left() -> None:
+    r = desk(retry=0, ring_timeout=20)
+    r.call("c1")
+    r.wait(25)
+    r.login("1001")
+    r.wait(10)  # due at 30
+
+    out = r.logout("1001")  # the ring ends: back in line, nobody to ring
+
+    assert out.of(cmd.OfferCallback) == [cmd.OfferCallback("c1", "*")]
+
+
+def test_caller_without_a_number_is_not_offered_a_callback() -> None:
+    r = desk()
+
+    out = r.call("c1", number="")  # caller id withheld
+
+    assert TimerKey(TimerKind.CALLBACK_OFFER, "c1") not in out.started
+    assert r.wait(100).of(cmd.OfferCallback) == []
+
+
+def test_caller_without_a_number_is_offered_a_callback_when_the_ivr_asks_for_one() -> None:
+    r = desk(callback=CallbackOffer(after=30, key="*", ask_number=True))
+    r.call("c1", number="")
+
+    offered = r.wait(30).of(cmd.OfferCallback)
+    assert r.press("c1", "*") == []  # the IVR collects the number ...
+    out = r.ask_callback("c1", NUMBER)  # ... and sends it
+
+    assert offered == [cmd.OfferCallback("c1", "*", ask_number=True)]
+    assert out.of(cmd.ConfirmCallback) == [cmd.ConfirmCallback("c1", NUMBER)]
+
+
+def test_caller_with_a_number_is_not_asked_for_one() -> None:
+    r = desk(callback=CallbackOffer(after=30, key="*", ask_number=True))
+    r.call("c1", number=NUMBER)
+
+    assert r.wait(30).of(cmd.OfferCallback) == [cmd.OfferCallback("c1", "*", ask_number=False)]
+
+
+def test_hang_up_after_booking_does_not_cancel_the_callback_already_ringing() -> None:
+    r = desk()
+    r.login("1001")
+    r.call("c0")
+    r.answer("c0", "1001")
+    r.call("c1")
+    r.ask_callback("c1", NUMBER)  # the confirmation plays ...
+    r.agent_hangs_up("c0", "1001")  # ... while 1001 frees up and rings to call back
+
+    out = r.caller_hangs_up("c1")  # ... then the caller's phone goes on-hook
+
+    assert out == []
+    assert r.ringing() == {"1001": "c1"}
+    assert r.stats().abandoned == 0
+
+
+def test_exit_key_of_a_booked_callback_is_ignored() -> None:
+    r = desk(exit_key="0")
+    r.login("1001")
+    r.call("c0")
+    r.answer("c0", "1001")
+    r.call("c1")
+    r.ask_callback("c1", NUMBER)
+    r.agent_hangs_up("c0", "1001")  # rings 1001 to call c1 back
+
+    assert r.press("c1", "0") == []
+    assert r.ringing() == {"1001": "c1"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from callcenter.core import commands as cmd
 from callcenter.core.spec import EmptyCondition, Strategy, Target, TargetKind
-from callcenter.core.states import CallState
+from callcenter.core.states import AgentState, CallState
 from callcenter.core.timers import TimerKey, TimerKind
 from tests.core.builders import Replay, queue, routing
 
@@ -31,7 +31,7 @@ def test_caller_is_refused_when_the_queue_is_full() -> None:
     out = r.call("c3", number="5551234")
 
     assert out.left == [cmd.LeaveQueue("c3", "support", R.FULL, VOICEMAIL)]
-    assert out.log == ["c3|support|NONE|FULL||5551234|"]
+    assert out.log == ["c3|support|NONE|FULL"]  # as dialplans log it: app_queue writes none
     assert r.line() == ["c1", "c2"]
     assert r.call_state("c3") is CallState.DONE
     assert r.stats().refused == 1
@@ -352,12 +352,39 @@ def test_other_keys_are_ignored() -> None:
     assert r.line() == ["c1"]
 
 
-def test_exit_key_does_nothing_while_an_agent_rings() -> None:
+def test_exit_key_works_while_an_agent_rings() -> None:
+    # The caller hears music, not the ring: app_queue's wait_for_answer() takes the key too.
+    r = desk(exit_key="0", exit_target=MAIN_MENU)
+    r.login("1001")
+    r.call("c1")
+    r.wait(2)
+
+    out = r.press("c1", "0")
+
+    assert out.ring_cancelled == ["1001"]
+    assert out.left == [cmd.LeaveQueue("c1", "support", R.EXIT_KEY, MAIN_MENU)]
+    assert out.log == [
+        "c1|support|1001|RINGCANCELED|2000",
+        "c1|support|NONE|EXITWITHKEY|0|1|1|2",
+    ]
+    assert r.state("1001") is AgentState.READY
+    assert r.ringing() == {}
+
+
+def test_agent_freed_by_an_exit_key_takes_the_next_caller() -> None:
+    r = desk(exit_key="0", exit_target=MAIN_MENU)
+    r.login("1001")
+    r.calls("c1", "c2")
+
+    assert r.press("c1", "0").rings == [("c2", "1001")]
+
+
+def test_other_keys_do_nothing_while_an_agent_rings() -> None:
     r = desk(exit_key="0", exit_target=MAIN_MENU)
     r.login("1001")
     r.call("c1")
 
-    assert r.press("c1", "0") == []
+    assert r.press("c1", "5") == []
     assert r.ringing() == {"1001": "c1"}
 
 

@@ -13,7 +13,9 @@ is copied below. Two fields differ by design and are normalised before comparing
 from __future__ import annotations
 
 from callcenter.core import commands as cmd
+from callcenter.core import queue_log
 from callcenter.core.spec import EmptyCondition, Strategy, Target, TargetKind
+from callcenter.store import queue_log as store_queue_log
 from tests.core.builders import Replay, queue, routing
 
 APP_QUEUE_TRACE = """\
@@ -31,7 +33,8 @@ APP_QUEUE_TRACE = """\
 """
 T0 = 1795753104
 
-# Data fields per verb, as app_queue writes them (queue_log documentation).
+# Data fields per verb, as app_queue writes them (the ast_queue_log() calls in
+# Asterisk 22's apps/app_queue.c; a "%s" of an empty string is one empty field).
 ASTERISK_FIELDS = {
     "ENTERQUEUE": ("url", "callerid", "position"),
     "CONNECT": ("holdtime", "bridgedchanneluniqueid", "ringtime"),
@@ -45,8 +48,8 @@ ASTERISK_FIELDS = {
     "RINGCANCELED": ("ringtime_ms",),
     "PAUSE": ("reason",),
     "UNPAUSE": ("reason",),
-    "ADDMEMBER": (),
-    "REMOVEMEMBER": (),
+    "ADDMEMBER": ("PAUSED or empty",),
+    "REMOVEMEMBER": ("empty",),
 }
 
 
@@ -160,8 +163,38 @@ def test_member_events_name_no_call() -> None:
     out += r.logout("1001")
 
     assert out.log == [
-        "NONE|support|1001|ADDMEMBER",
+        "NONE|support|1001|ADDMEMBER|",
         "NONE|support|1001|PAUSE|lunch",
-        "NONE|support|1001|UNPAUSE|lunch",
-        "NONE|support|1001|REMOVEMEMBER",
+        "NONE|support|1001|UNPAUSE|",
+        "NONE|support|1001|REMOVEMEMBER|",
     ]
+
+
+def test_lines_app_queue_does_not_write_are_those_of_dialplans_and_the_store() -> None:
+    spec = routing(
+        queue("support", members=("1001",), max_length=1, wrapup=5),
+        queue("closed", members=("1002",), join_empty=frozenset({EmptyCondition.UNAVAILABLE})),
+    )
+    r = Replay(spec)
+    r.login("1001")
+    r.call("c1")  # rings 1001
+
+    out = r.call("c2")  # the line is full
+    out += r.call("x1", "closed")  # nobody logged in
+    r.answer("c1", "1001")
+    r.wait(10)
+    out += r.caller_hangs_up("c1")  # wrap-up starts
+    out += r.wait(5)  # and ends
+
+    assert out.log == [
+        "c2|support|NONE|FULL",
+        "x1|closed|NONE|JOINEMPTY",
+        "c1|support|1001|COMPLETECALLER|0|10|1",
+        "c1|NONE|1001|PAUSEALL|ACW",
+        "c1|NONE|1001|UNPAUSEALL|ACW",
+    ]
+
+
+def test_the_core_and_the_store_agree_on_the_wrapup_reason() -> None:
+    assert queue_log.WRAPUP_REASON == store_queue_log.WRAPUP_REASON
+    assert queue_log.NONE == "NONE"

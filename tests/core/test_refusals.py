@@ -62,7 +62,7 @@ def test_logging_in_paused_twice_keeps_the_first_pause_reason() -> None:
     r.login("1001", paused="lunch")
 
     refused(r, IllegalTransitionError, lambda: r.login("1001", paused="training"))
-    assert r.unpause("1001").log == ["NONE|support|1001|UNPAUSE|lunch"]
+    assert r.router.agents["1001"].pause_reason == "lunch"
 
 
 def test_logging_in_while_on_a_call_is_refused() -> None:

@@ -84,6 +84,24 @@ def test_removed_queue_stops_ringing_for_its_caller_and_frees_the_agent() -> Non
     assert out.rings == [("p1", "1001")]
 
 
+def test_callers_of_a_removed_queue_leave_with_a_queue_log_line() -> None:
+    r = sales_and_support()
+    r.login("1001")
+    r.call("s1", "sales")  # rings 1001
+    r.wait(3)
+    r.call("s2", "sales")
+
+    out = r.reload(routing(queue("support", members=("1001", "1002"))))
+
+    # Every ENTERQUEUE gets its end: EXITEMPTY, the queue has no members any more. The
+    # ring is withdrawn by the core, not cancelled by the caller: no RINGCANCELED.
+    assert out.log == [
+        "NONE|sales|1001|REMOVEMEMBER|",
+        "s1|sales|NONE|EXITEMPTY|1|1|3",
+        "s2|sales|NONE|EXITEMPTY|1|2|0",
+    ]
+
+
 def test_removed_queue_lets_a_connected_call_end_normally() -> None:
     r = sales_and_support(wrapup=0)
     r.login("1001")
@@ -200,10 +218,8 @@ def test_reload_keeps_agent_states_and_pauses() -> None:
 
     assert r.states("1001", "1002") == [AgentState.PAUSED, AgentState.READY]
     assert out == []
-    assert r.unpause("1001").log == [
-        "NONE|sales|1001|UNPAUSE|lunch",
-        "NONE|support|1001|UNPAUSE|lunch",
-    ]
+    assert r.router.agents["1001"].pause_reason == "lunch"
+    assert r.unpause("1001").log == ["NONE|sales|1001|UNPAUSE|", "NONE|support|1001|UNPAUSE|"]
 
 
 def test_reload_keeps_the_timers_running() -> None:
@@ -213,3 +229,98 @@ def test_reload_keeps_the_timers_running() -> None:
 
     assert r.timers == {TimerKey(TimerKind.MAX_WAIT, "c1"): 60}
     assert r.wait(60).left[0].reason is cmd.LeaveReason.OVERFLOW
+
+
+# -- membership changes in queue_log ---------------------------------------------------------
+
+
+def test_reload_logs_the_queues_a_logged_in_agent_joins_and_leaves() -> None:
+    r = sales_and_support()
+    r.login("1001")  # sales and support
+
+    out = r.reload(
+        routing(queue("support", members=("1001",)), queue("billing", members=("1001",)))
+    )
+
+    assert out.log == ["NONE|sales|1001|REMOVEMEMBER|", "NONE|billing|1001|ADDMEMBER|"]
+
+
+def test_reload_adds_a_paused_agent_paused_with_its_reason() -> None:
+    r = sales_and_support()
+    r.login("1002", paused="lunch")  # support only
+
+    out = r.reload(routing(queue("sales", members=("1002",)), queue("support", members=("1002",))))
+
+    assert out.log == ["NONE|sales|1002|ADDMEMBER|PAUSED", "NONE|sales|1002|PAUSE|lunch"]
+
+
+def test_reload_logs_no_membership_of_logged_out_agents() -> None:
+    r = sales_and_support()
+
+    out = r.reload(
+        routing(queue("support", members=("1002",)), queue("billing", members=("1001",)))
+    )
+
+    assert out.log == []
+
+
+def test_reload_of_the_same_memberships_logs_nothing() -> None:
+    r = sales_and_support()
+    r.login("1001")
+    r.call("c1", "sales")
+    members = agent("1001", queues=(Membership("sales", priority=2),))  # priority only
+
+    out = r.reload(routing(queue("sales", members=("1001",)), queue("support"), agents=[members]))
+
+    assert out.log == []
+
+
+def test_removed_agent_leaves_each_of_its_queues() -> None:
+    r = sales_and_support()
+    r.login("1001", "1002")
+
+    out = r.reload(routing(queue("support", members=("1002",))))
+
+    assert out.log == [
+        "NONE|sales|1001|REMOVEMEMBER|",
+        "NONE|support|1001|REMOVEMEMBER|",
+    ]
+
+
+def test_removed_agent_on_a_call_leaves_its_queues_at_once_and_logs_out_after() -> None:
+    r = sales_and_support(wrapup=0)
+    r.login("1002")
+    r.call("c1", "support")
+    r.answer("c1", "1002")
+
+    removed = r.reload(routing(queue("support", members=("1001",))))
+    after = r.caller_hangs_up("c1")
+
+    assert removed.log == ["NONE|support|1002|REMOVEMEMBER|"]
+    assert after.log == ["c1|support|1002|COMPLETECALLER|0|0|1"]
+    assert r.state("1002") is AgentState.LOGGED_OUT
+
+
+def test_removed_queue_logs_its_logged_in_members_out_of_it() -> None:
+    r = sales_and_support()
+    r.login("1001", "1002")
+
+    out = r.reload(routing(queue("support", members=("1001", "1002"))))
+
+    assert out.log == ["NONE|sales|1001|REMOVEMEMBER|"]
+
+
+def test_member_added_by_skill_on_reload_is_logged() -> None:
+    r = sales_and_support()
+    r.login("1002")
+    skilled = agent("1002", skills={"billing": 2})
+
+    out = r.reload(
+        routing(
+            queue("support", members=("1002",)),
+            queue("billing", members=(), members_by_skill="billing >= 1"),
+            agents=[skilled],
+        )
+    )
+
+    assert out.log == ["NONE|billing|1002|ADDMEMBER|"]

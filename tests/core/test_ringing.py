@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from callcenter.core import commands as cmd
 from callcenter.core.spec import EmptyCondition, Strategy
 from callcenter.core.states import AgentState, CallState
@@ -189,12 +187,6 @@ def test_failed_ring_frees_the_agent_and_tries_the_next_one() -> None:
     assert r.state("1001") is READY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design: a caller does not remember which agents failed in this round, so a "
-    "strategy that always puts the failing agent first (linear, top_down, leastrecent) "
-    "keeps ringing that broken phone while another agent sits ready",
-)
 def test_phone_that_fails_does_not_keep_the_caller_from_a_ready_agent() -> None:
     r = ringing(retry=5)
     r.login("1001", "1002")

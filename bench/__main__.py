@@ -1,0 +1,62 @@
+"""``make bench``: the benchmarks. ``--json`` for machines, ``--quick`` for a smoke run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from dataclasses import asdict
+
+from bench import routing
+
+P99_TARGET_US = 50.0
+SCALING_TARGET = 3.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer decisions (a smoke run)")
+    args = parser.parse_args(argv)
+    decisions = 2_000 if args.quick else 20_000
+    figures = routing.run(decisions=decisions)
+    checks = _checks(figures)
+    if args.json:
+        print(json.dumps({
+            "python": platform.python_version(),
+            "routing": [asdict(f) for f in figures],
+            "targets": checks,
+        }, indent=2))  # fmt: skip
+        return 0
+    print(f"Routing decisions (python {platform.python_version()}, {decisions} per row)")
+    print(
+        f"{'scenario':<8} {'agents':>7} {'p50 µs':>8} {'p99 µs':>8} {'max µs':>9} {'events/s':>10}"
+    )
+    for f in figures:
+        print(f"{f.scenario:<8} {f.agents:>7} {f.p50_us:>8.1f} {f.p99_us:>8.1f} "
+              f"{f.max_us:>9.1f} {f.events_per_second:>10,.0f}")  # fmt: skip
+    for name, check in checks.items():
+        print(f"{name}: {check['value']:.2f} (target {check['target']}) "
+              f"{'met' if check['met'] else 'NOT MET'}")  # fmt: skip
+    return 0
+
+
+def _checks(figures: list[routing.Figures]) -> dict[str, dict[str, object]]:
+    checks: dict[str, dict[str, object]] = {}
+    for scenario in ("busy", "idle"):
+        rows = {f.agents: f for f in figures if f.scenario == scenario}
+        largest, smallest = rows[max(rows)], rows[min(rows)]
+        checks[f"{scenario} p99 at {largest.agents} agents (µs)"] = {
+            "value": largest.p99_us, "target": f"<= {P99_TARGET_US}",
+            "met": largest.p99_us <= P99_TARGET_US,
+        }  # fmt: skip
+        ratio = largest.p99_us / smallest.p99_us
+        checks[f"{scenario} p99 ratio {largest.agents}/{smallest.agents} agents"] = {
+            "value": ratio, "target": f"<= {SCALING_TARGET}", "met": ratio <= SCALING_TARGET,
+        }  # fmt: skip
+    return checks
+
+
+if __name__ == "__main__":
+    sys.exit(main())
