@@ -17,7 +17,7 @@ CORE = Path(__file__).resolve().parents[1] / "callcenter" / "core"
 # Standard-library and third-party modules the core may import: data structures only.
 ALLOWED = {
     "__future__", "ast", "collections", "collections.abc", "dataclasses", "enum", "typing",
-    "random", "sortedcontainers",
+    "random", "sortedcontainers", "itertools", "functools", "operator",
 }  # fmt: skip
 # Names the core may take from `random`: the seedable generator, never the module's functions.
 ALLOWED_FROM = {"random": {"Random"}}

@@ -82,6 +82,7 @@ class Queue:
 
     def set_members(self, members: dict[str, MemberInfo]) -> None:
         self.members = members
+        self.heaviest_weight = max((m.weight for m in members.values()), default=1.0)
         delays = {m.delay for m in members.values() if m.delay > 0}
         tiers = {m.penalty * self.spec.tier_wait for m in members.values()}
         steps = {after for after, _ in self.steps}

@@ -40,6 +40,8 @@ from callcenter.core.queue import Queue
 from callcenter.core.spec import Strategy
 
 _SPREAD = (Strategy.RINGALL, Strategy.RANDOM, Strategy.WEIGHTED_RANDOM)
+_DRAWS = 24
+_LOWEST = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,23 +95,65 @@ def _choose(
             if eligible(queue, members[key[3]], agent, caller, now):
                 return [agent]
         return []
-    best_tier: int | None = None
-    chosen: list[Agent] = []
-    for key in queue.available:
-        if best_tier is not None and key[0] != best_tier:
-            break
-        if key[3] in skip:
-            continue
-        agent = agents[key[3]]
-        if eligible(queue, members[key[3]], agent, caller, now):
-            best_tier = key[0]
-            chosen.append(agent)
+    available = queue.available
+    first = next(
+        (
+            key
+            for key in available
+            if key[3] not in skip and eligible(queue, members[key[3]], agents[key[3]], caller, now)
+        ),
+        None,
+    )
+    if first is None:
+        return []
+    tier = first[0]
+    low = available.bisect_left((tier, _LOWEST, -1, ""))
+    high = available.bisect_left((tier + 1, _LOWEST, -1, ""))
+    if strategy is not Strategy.RINGALL:
+        drawn = _draw(queue, caller, agents, now, rng, skip, low, high)
+        if drawn is not None:
+            return [drawn]
+    chosen = [
+        agents[key[3]]
+        for key in available.islice(low, high)
+        if key[3] not in skip and eligible(queue, members[key[3]], agents[key[3]], caller, now)
+    ]
     if strategy is Strategy.RINGALL or len(chosen) <= 1:
         return chosen
     if strategy is Strategy.RANDOM:
         return [chosen[rng.randrange(len(chosen))]]
     weights = [members[agent.id].weight for agent in chosen]
     return rng.choices(chosen, weights=weights)
+
+
+def _draw(
+    queue: Queue,
+    caller: Caller,
+    agents: dict[str, Agent],
+    now: float,
+    rng: Random,
+    skip: AbstractSet[str],
+    low: int,
+    high: int,
+) -> Agent | None:
+    """A random (or weighted random) eligible member of the tier, by rejection sampling.
+
+    Draw a member uniformly, keep it with probability weight / heaviest weight, and
+    only if eligible: exactly uniform (or proportional to weight) over the eligible
+    members, at a constant expected cost when most of them are eligible. None after
+    _DRAWS misses; the caller then draws from a full scan of the tier.
+    """
+    available, members = queue.available, queue.members
+    weighted = queue.spec.strategy is Strategy.WEIGHTED_RANDOM
+    heaviest = queue.heaviest_weight
+    for _ in range(_DRAWS):
+        agent_id = available[low + rng.randrange(high - low)][3]
+        member = members[agent_id]
+        if weighted and rng.random() * heaviest >= member.weight:
+            continue
+        if agent_id not in skip and eligible(queue, member, agents[agent_id], caller, now):
+            return agents[agent_id]
+    return None
 
 
 def caller_for(
