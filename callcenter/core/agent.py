@@ -62,9 +62,10 @@ class Agent:
     memberships: dict[str, MemberInfo] = field(default_factory=dict)
     by_priority: tuple[MemberInfo, ...] = ()  # memberships, the agent's first choice first
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
+    id: str = field(init=False)  # the spec's, kept at hand: read on every decision
+
+    def __post_init__(self) -> None:
+        self.id = self.spec.id
 
     @property
     def available(self) -> bool:

@@ -16,7 +16,6 @@ declared below for the type checker only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from callcenter.core import commands as cmd
@@ -105,7 +104,7 @@ class AgentLifecycle:
         agent = self._agent(event.agent)
         if agent.reachable == event.reachable:
             return
-        self._set_agent(agent, lambda: setattr(agent, "reachable", event.reachable))
+        self._set_agent(agent, agent.state, event.reachable)
         if event.reachable:
             self._route_agent(agent)
         else:
@@ -208,7 +207,7 @@ class AgentLifecycle:
     ) -> None:
         previous = agent.state
         state = next_agent_state(agent.id, previous, trigger)
-        self._set_agent(agent, lambda: setattr(agent, "state", state))
+        self._set_agent(agent, state, agent.reachable)
         agent.state_since = self.now
         if state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT):
             agent.call = ""
@@ -223,11 +222,13 @@ class AgentLifecycle:
         if not agent.available:  # paused, gone, or busy: inuse / wrapup conditions count too
             self._check_leave_empty(agent)
 
-    def _set_agent(self, agent: Agent, change: Callable[[], None]) -> None:
-        """Apply ``change`` to an agent, keeping queue indexes and condition counts in step."""
+    def _set_agent(self, agent: Agent, state: AgentState, reachable: bool) -> None:
+        """Change an agent's state and phone, keeping queue indexes and condition counts in step."""
         was_available, was_condition = agent.available, agent.condition
-        change()
+        agent.state, agent.reachable = state, reachable
         is_available, condition = agent.available, agent.condition
+        if condition is was_condition and is_available is was_available:
+            return
         for member in agent.by_priority:
             queue = self.queues[member.queue]
             if condition is not was_condition:

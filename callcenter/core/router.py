@@ -65,12 +65,6 @@ from callcenter.core.states import (
 from callcenter.core.timers import TimerKey, TimerKind
 from callcenter.core.waiting import expected_wait
 
-_PER_CALL_TIMERS = (
-    TimerKind.RETRY, TimerKind.RELAX, TimerKind.MAX_WAIT, TimerKind.ANNOUNCE,
-    TimerKind.PROMPT, TimerKind.CALLBACK_OFFER,
-)  # fmt: skip
-
-
 __all__ = ["Router", "RoutingError"]
 
 
@@ -81,6 +75,7 @@ class Router(AgentLifecycle, OnHold):
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, Caller] = {}  # calls in a queue, ringing or connected
         self.timers: dict[TimerKey, float] = {}
+        self._call_timers: dict[str, set[TimerKey]] = {}  # a call's own timers, to cancel at once
         self.rng = Random(seed)
         self.now = now
         self._out: list[cmd.Command] = []
@@ -458,6 +453,8 @@ class Router(AgentLifecycle, OnHold):
 
     def _start(self, key: TimerKey, at: float) -> None:
         self.timers[key] = at
+        if key.call and not key.agent:
+            self._call_timers.setdefault(key.call, set()).add(key)
         self._out.append(cmd.StartTimer(key, at))
 
     def _cancel(self, key: TimerKey) -> None:
@@ -465,8 +462,8 @@ class Router(AgentLifecycle, OnHold):
             self._out.append(cmd.CancelTimer(key))
 
     def _cancel_call_timers(self, caller: Caller) -> None:
-        for kind in _PER_CALL_TIMERS:
-            self._cancel(TimerKey(kind, caller.call))
+        for key in self._call_timers.pop(caller.call, ()):
+            self._cancel(key)
 
     # -- routing ----------------------------------------------------------------------------
 
