@@ -116,6 +116,7 @@ class Driver:
     live: dict[str, str] = field(default_factory=dict)  # call -> queue
     ended: set[str] = field(default_factory=set)
     states: dict[str, AgentState] = field(default_factory=dict)
+    call_states: dict[str, CallState] = field(default_factory=dict)  # as notified
     reachable: dict[str, bool] = field(default_factory=dict)
     wrapup_until: dict[str, float] = field(default_factory=dict)
     members: set[tuple[str, str]] = field(default_factory=set)  # (agent, queue) from queue_log
@@ -205,6 +206,9 @@ class Driver:
                     assert call not in self.offered, f"{call} offered a callback twice"
                     assert self.router.call_state(call) is CallState.WAITING
                     self.offered.add(call)
+                case cmd.CallStateChanged(call=call, previous=before, state=after):
+                    assert self.call_states.get(call, CallState.WAITING) is before
+                    self.call_states[call] = after
                 case cmd.AgentStateChanged(agent=agent, previous=previous, state=state):
                     assert self.states.get(agent, AgentState.LOGGED_OUT) is previous
                     if state is AgentState.RINGING:
@@ -237,6 +241,8 @@ class Driver:
     def check(self, event: ev.Event, out: list[cmd.Command]) -> None:
         r = self.router
         assert set(r.calls) == set(self.live), "core and driver disagree on live calls"
+        for call, caller in r.calls.items():
+            assert self.call_states.get(call, CallState.WAITING) is caller.state, call
         assert self.open_in_log == set(r.calls), "queue_log does not account for every caller"
         for agent_id, agent in r.agents.items():
             assert agent.state is self.states.get(agent_id, AgentState.LOGGED_OUT)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from callcenter.core.spec import Target
-from callcenter.core.states import AgentState
+from callcenter.core.states import AgentState, CallState, CallTrigger
 from callcenter.core.timers import TimerKey
 
 
@@ -122,6 +122,17 @@ class AgentStateChanged(Command):
     cause: str
     reason: str = ""  # pause reason
     call: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallStateChanged(Command):
+    """For the bus (supervisors' view of calls) and the log: ``previous -[trigger]-> state``."""
+
+    call: str
+    queue: str
+    previous: CallState
+    state: CallState
+    trigger: CallTrigger
 
 
 @dataclass(frozen=True, slots=True)

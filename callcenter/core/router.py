@@ -521,7 +521,11 @@ class Router(AgentLifecycle, OnHold):
         self._leave(caller, cmd.LeaveReason.OVERFLOW, self.queues[caller.queue].spec.overflow, line)
 
     def _call_transition(self, caller: Caller, trigger: CallTrigger) -> None:
-        caller.state = next_call_state(caller.call, caller.state, trigger)
+        previous = caller.state
+        caller.state = next_call_state(caller.call, previous, trigger)
+        self._out.append(
+            cmd.CallStateChanged(caller.call, caller.queue, previous, caller.state, trigger)
+        )
 
     def _finish(self, caller: Caller, trigger: CallTrigger) -> None:
         self._call_transition(caller, trigger)
