@@ -23,6 +23,12 @@ from callcenter.core.expression import TRUE, Expression, compile_expression
 from callcenter.core.line import Caller, Line
 from callcenter.core.spec import QueueSpec, Strategy
 
+# Waiting-time thresholds are compared with this slack: a timer set for
+# entered + 30 fires at a `now` where now - entered may come out as 29.999999999
+# in floating point, and must count as 30 (or it would be set again for the same
+# moment, forever).
+TIME_TOLERANCE = 1e-6
+
 IndexKey = tuple[int, float, int, str]  # (tier, strategy figure, member order, agent id)
 
 _RECENT_HANDLE_TIMES = 30
@@ -100,7 +106,7 @@ class Queue:
     def next_relax(self, waited: float) -> float | None:
         """The waiting time at which the caller's eligible members next widen."""
         for point in self.relax_points:
-            if point > waited:
+            if point > waited + TIME_TOLERANCE:
                 return point
         return None
 

@@ -36,7 +36,7 @@ from random import Random
 
 from callcenter.core.agent import Agent, MemberInfo
 from callcenter.core.line import Caller
-from callcenter.core.queue import Queue
+from callcenter.core.queue import TIME_TOLERANCE, Queue
 from callcenter.core.spec import Strategy
 
 _SPREAD = (Strategy.RINGALL, Strategy.RANDOM, Strategy.WEIGHTED_RANDOM)
@@ -54,7 +54,7 @@ class Offer:
 
 
 def eligible(queue: Queue, member: MemberInfo, agent: Agent, caller: Caller, now: float) -> bool:
-    waited = now - caller.entered
+    waited = now - caller.entered + TIME_TOLERANCE
     if waited < member.delay:
         return False
     tier_wait = queue.spec.tier_wait
