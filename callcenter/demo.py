@@ -24,6 +24,7 @@ from callcenter.core.router import Router
 from callcenter.core.spec import RoutingSpec
 from callcenter.core.states import CallState
 from callcenter.core.timers import TimerKey
+from callcenter.store.journal import Journal
 
 
 @dataclass
@@ -44,7 +45,10 @@ class _Due:
 
 
 class Demo:
-    def __init__(self, spec: RoutingSpec, traffic: Traffic, seed: int = 1) -> None:
+    def __init__(
+        self, spec: RoutingSpec, traffic: Traffic, seed: int = 1, journal: Journal | None = None
+    ) -> None:
+        self.journal = journal
         self.spec, self.traffic = spec, traffic
         self.rng = random.Random(seed)
         self.router = Router(spec, seed=seed)
@@ -59,7 +63,10 @@ class Demo:
         heapq.heappush(self.agenda, _Due(when, next(self.seq), act))
 
     def feed(self, event: ev.Event) -> None:
-        for command in self.router.handle(event):
+        commands = self.router.handle(event)
+        if self.journal is not None:
+            self.journal.record(event, commands)
+        for command in commands:
             self.carry_out(command)
 
     def carry_out(self, command: cmd.Command) -> None:
