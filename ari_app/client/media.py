@@ -1,0 +1,70 @@
+"""REST operations on playbacks and recordings."""
+
+from __future__ import annotations
+
+from ari_app.client import operations as ops
+from ari_app.client.models import LiveRecording, Playback, StoredRecording
+from ari_app.client.rest import AriRest
+
+
+class Playbacks:
+    def __init__(self, rest: AriRest) -> None:
+        self._rest = rest
+
+    async def get(self, playback_id: str) -> Playback:
+        data = await self._rest.call(ops.PLAYBACKS_GET, {"playbackId": playback_id})
+        return Playback.model_validate(data)
+
+    async def stop(self, playback_id: str) -> None:
+        """The playback then finishes with `state:"done"` (ivr_playback_dtmf.md)."""
+        await self._rest.call(ops.PLAYBACKS_STOP, {"playbackId": playback_id})
+
+    async def control(self, playback_id: str, operation: str) -> None:
+        """restart, pause, unpause, reverse, forward."""
+        query = {"operation": operation}
+        await self._rest.call(ops.PLAYBACKS_CONTROL, {"playbackId": playback_id}, query)
+
+
+class Recordings:
+    def __init__(self, rest: AriRest) -> None:
+        self._rest = rest
+
+    async def get_live(self, name: str) -> LiveRecording:
+        data = await self._rest.call(ops.RECORDINGS_LIVE_GET, {"recordingName": name})
+        return LiveRecording.model_validate(data)
+
+    async def stop(self, name: str) -> None:
+        """Stop and keep; RecordingFinished follows (queue_moh_ring_answer.md)."""
+        await self._rest.call(ops.RECORDINGS_STOP, {"recordingName": name})
+
+    async def cancel(self, name: str) -> None:
+        """Stop and discard."""
+        await self._rest.call(ops.RECORDINGS_CANCEL, {"recordingName": name})
+
+    async def pause(self, name: str) -> None:
+        await self._rest.call(ops.RECORDINGS_PAUSE, {"recordingName": name})
+
+    async def unpause(self, name: str) -> None:
+        await self._rest.call(ops.RECORDINGS_UNPAUSE, {"recordingName": name})
+
+    async def mute(self, name: str) -> None:
+        await self._rest.call(ops.RECORDINGS_MUTE, {"recordingName": name})
+
+    async def unmute(self, name: str) -> None:
+        await self._rest.call(ops.RECORDINGS_UNMUTE, {"recordingName": name})
+
+    async def list_stored(self) -> list[StoredRecording]:
+        data = await self._rest.call(ops.RECORDINGS_STORED_LIST)
+        return [StoredRecording.model_validate(r) for r in data]
+
+    async def get_stored(self, name: str) -> StoredRecording:
+        data = await self._rest.call(ops.RECORDINGS_STORED_GET, {"recordingName": name})
+        return StoredRecording.model_validate(data)
+
+    async def delete_stored(self, name: str) -> None:
+        await self._rest.call(ops.RECORDINGS_STORED_DELETE, {"recordingName": name})
+
+    async def copy_stored(self, name: str, destination: str) -> StoredRecording:
+        query = {"destinationRecordingName": destination}
+        data = await self._rest.call(ops.RECORDINGS_STORED_COPY, {"recordingName": name}, query)
+        return StoredRecording.model_validate(data)
