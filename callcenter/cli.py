@@ -103,7 +103,104 @@ def add_demo(subparsers: Subparsers) -> None:
     demo.set_defaults(run=_demo)
 
 
-COMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_config, add_demo)
+def _agi_settings(args: argparse.Namespace) -> Any:
+    from agi_scripts.app import Settings
+
+    return Settings(
+        db=args.db, config=args.config, fallback=args.fallback, db_timeout=args.db_timeout
+    )
+
+
+def _add_agi_options(parser: argparse.ArgumentParser) -> None:
+    from agi_scripts.app import default_database
+    from agi_scripts.runner import DEFAULT_FALLBACK
+
+    parser.add_argument(
+        "--db",
+        default=default_database(),
+        metavar="URL",
+        help="the store (default: $CALLCENTER_DB or callcenter.db)",
+    )
+    parser.add_argument(
+        "--config",
+        default=default_config_path(),
+        metavar="DIR",
+        help="the configuration directory (default: $CALLCENTER_CONFIG or queues/)",
+    )
+    parser.add_argument(
+        "--fallback",
+        default=DEFAULT_FALLBACK,
+        metavar="TARGET",
+        help="CC_ROUTE when a script cannot finish (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--db-timeout",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long a store lookup may take before the fallback",
+    )
+
+
+def _fastagi(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from agi_scripts.app import load_settings_config, serve_fastagi
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _agi_settings(args)
+    try:
+        config = load_settings_config(settings)
+        asyncio.run(serve_fastagi(settings, args.host, args.port, config=config))
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_fastagi(subparsers: Subparsers) -> None:
+    fastagi = subparsers.add_parser(
+        "fastagi", help="serve the AGI scripts over FastAGI (AGI(agi://host:4573/SCRIPT))"
+    )
+    fastagi.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: loopback; AGI has no authentication)",
+    )
+    fastagi.add_argument("--port", type=int, default=4573)
+    _add_agi_options(fastagi)
+    fastagi.set_defaults(run=_fastagi)
+
+
+def _agi(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agi_scripts.app import load_settings_config, run_one_classic
+
+    settings = _agi_settings(args)
+    try:
+        config = load_settings_config(settings)
+        outcome = asyncio.run(run_one_classic(settings, args.script, config))
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    return 0 if outcome != "bad_header" else 1
+
+
+def add_agi(subparsers: Subparsers) -> None:
+    agi = subparsers.add_parser(
+        "agi", help="run one AGI script over stdin/stdout (dialplan: AGI(callcenter,agi,SCRIPT))"
+    )
+    agi.add_argument("script", help="the script name, e.g. caller_lookup")
+    agi.add_argument("args", nargs="*", help="ignored: the script reads agi_arg_N")
+    _add_agi_options(agi)
+    agi.set_defaults(run=_agi)
+
+
+COMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_config, add_demo, add_fastagi, add_agi)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,174 @@
+"""``AgiSession``: the commands a script sends, over either transport.
+
+A transport only has to move lines (:class:`Lines`); the session formats commands,
+reads replies with :class:`~agi_scripts.protocol.ReplyReader`, and turns the replies
+Asterisk gives on a dead channel into :class:`ChannelHungUp`.
+
+After a hang-up Asterisk still answers ``GET VARIABLE``, ``VERBOSE`` and ``DATABASE``
+with 200 but everything touching media with 511 (trace ``agi_classic.jsonl`` at 7.95 s),
+so the session does not refuse commands itself: it lets Asterisk decide and raises on 511.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from agi_scripts.protocol import Code, Environment, Reply, ReplyReader, format_command
+
+
+class ConnectionClosed(Exception):  # noqa: N818 - a state, not an error
+    """The peer closed the connection (end of stdin, TCP close)."""
+
+
+class LineTooLong(Exception):  # noqa: N818
+    """The peer sent a line over the limit."""
+
+
+class Lines(Protocol):
+    """What a transport offers: one line in, one line out (no line endings)."""
+
+    async def read_line(self) -> str: ...
+
+    async def write_line(self, line: str) -> None: ...
+
+
+class ChannelHungUp(Exception):  # noqa: N818 - the caller's doing, not ours
+    """The caller hung up: Asterisk answered 511, or ``result=-1`` to a media command."""
+
+
+class CommandFailed(Exception):  # noqa: N818
+    """Asterisk refused a command as unknown (510) or malformed (520, with its usage)."""
+
+    def __init__(self, command: str, reply: Reply) -> None:
+        usage = " / ".join(reply.usage)
+        super().__init__(f"{command!r}: {reply.code} {reply.text} {usage}".rstrip())
+        self.reply = reply
+
+
+#: How long a reply may take by default, in seconds. Commands that wait for the caller
+#: (GET DATA, STREAM FILE, WAIT FOR DIGIT) add their own timeout to this.
+REPLY_TIMEOUT = 10.0
+
+
+class AgiSession:
+    """One call's AGI session: its environment and the commands scripts use."""
+
+    def __init__(
+        self, environment: Environment, lines: Lines, *, reply_timeout: float = REPLY_TIMEOUT
+    ) -> None:
+        self.environment = environment
+        self.lines = lines
+        self.reply_timeout = reply_timeout
+        self._reader = ReplyReader()
+        self._hung_up = False
+        self.broken = False
+        """A reply was late or not AGI: the line is out of step, send nothing more."""
+        self._lock = asyncio.Lock()
+
+    @property
+    def hung_up(self) -> bool:
+        """Whether the caller is known to be gone (HANGUP notice, SIGHUP, 511)."""
+        return self._hung_up or self._reader.hangup_seen
+
+    def mark_hung_up(self) -> None:
+        """Classic AGI learns of the hang-up from SIGHUP, not from a line."""
+        self._hung_up = True
+
+    # -- the wire ------------------------------------------------------------------
+
+    async def send(self, line: str, *, within: float | None = None) -> Reply:
+        """Send one command line and return its reply, whatever its code."""
+        if self.broken:
+            raise ConnectionClosed("the session is out of step after a failed reply")
+        async with self._lock:  # one command in flight: replies carry no id
+            try:
+                await self.lines.write_line(line)
+                async with asyncio.timeout(self.reply_timeout if within is None else within):
+                    while True:
+                        reply = self._reader.feed(await self.lines.read_line())
+                        if reply is not None:
+                            return reply
+            except BaseException:
+                # A late reply would otherwise be taken for the next command's.
+                self.broken = True
+                raise
+
+    async def command(self, verb: str, *args: str | int, waits: float = 0.0) -> Reply:
+        """Send ``verb args`` and return the 200 reply; raise on anything else.
+
+        ``waits``: seconds the command may legitimately take (a prompt, a digit timeout).
+        """
+        line = format_command(verb, *args)
+        reply = await self.send(line, within=self.reply_timeout + waits)
+        if reply.code == Code.DEAD_CHANNEL:
+            self._hung_up = True
+            raise ChannelHungUp(line)
+        if reply.code != Code.SUCCESS:
+            raise CommandFailed(line, reply)
+        return reply
+
+    async def _media(self, verb: str, *args: str | int, waits: float) -> Reply:
+        reply = await self.command(verb, *args, waits=waits)
+        if reply.result == "-1":  # WAIT FOR DIGIT when the caller hung up (trace 7.45 s)
+            self._hung_up = True
+            raise ChannelHungUp(verb)
+        return reply
+
+    # -- the commands ----------------------------------------------------------------
+
+    async def answer(self) -> None:
+        await self.command("ANSWER", waits=5.0)
+
+    async def hangup(self) -> None:
+        await self.command("HANGUP")
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        await self.command("VERBOSE", message, level)
+
+    async def get_variable(self, name: str) -> str | None:
+        """The channel variable or dialplan function value; None when unset."""
+        reply = await self.command("GET VARIABLE", name)
+        return reply.data if reply.result == "1" else None
+
+    async def get_full_variable(self, expression: str) -> str | None:
+        """``${...}`` evaluated by Asterisk, e.g. ``${CALLERID(name)}``."""
+        reply = await self.command("GET FULL VARIABLE", expression)
+        return reply.data if reply.result == "1" else None
+
+    async def set_variable(self, name: str, value: str | int) -> None:
+        await self.command("SET VARIABLE", name, str(value))
+
+    async def set_variables(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            await self.set_variable(name, value)
+
+    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
+        """Play ``sound``; the digit that interrupted it, if any.
+
+        The reply's result is the digit's ASCII code (``result=53`` for 5), 0 when it
+        played to the end.
+        """
+        reply = await self._media("STREAM FILE", sound, escape_digits, waits=600.0)
+        return chr(reply.number) if reply.number > 0 else None
+
+    async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        """Play ``prompt`` and collect up to ``max_digits`` digits (``#`` ends early).
+
+        Returns the digits keyed ("" on timeout). ``GET DATA`` without arguments is a 520
+        usage error, so both are always sent.
+        """
+        waits = 600.0 + timeout_ms / 1000 * (max_digits + 1)
+        reply = await self._media("GET DATA", prompt, timeout_ms, max_digits, waits=waits)
+        return reply.result
+
+    async def wait_for_digit(self, timeout_ms: int) -> str | None:
+        reply = await self._media("WAIT FOR DIGIT", timeout_ms, waits=timeout_ms / 1000)
+        return chr(reply.number) if reply.number > 0 else None
+
+    async def say_digits(self, digits: str, escape_digits: str = "") -> str | None:
+        reply = await self._media("SAY DIGITS", digits, escape_digits, waits=120.0)
+        return chr(reply.number) if reply.number > 0 else None
+
+    async def channel_status(self) -> int:
+        return (await self.command("CHANNEL STATUS")).number

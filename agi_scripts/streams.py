@@ -1,0 +1,42 @@
+"""Lines over asyncio streams (TCP for FastAGI, pipes for classic AGI), with limits.
+
+A line longer than :data:`~agi_scripts.protocol.MAX_LINE` is refused, not buffered: the
+stream's limit makes ``readuntil`` fail once that many bytes came without a newline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from agi_scripts.protocol import MAX_LINE, Environment, EnvironmentParser, decode_line
+from agi_scripts.session import ConnectionClosed, LineTooLong
+
+
+class StreamLines:
+    """:class:`~agi_scripts.session.Lines` over a reader (created with ``limit=MAX_LINE``)
+    and a writer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def read_line(self) -> str:
+        try:
+            raw = await self.reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            raise ConnectionClosed("peer closed the connection") from exc
+        except asyncio.LimitOverrunError as exc:
+            raise LineTooLong(f"line over {MAX_LINE} bytes") from exc
+        return decode_line(raw)
+
+    async def write_line(self, line: str) -> None:
+        self.writer.write(line.encode("utf-8") + b"\n")
+        await self.writer.drain()
+
+
+async def read_environment(lines: StreamLines) -> Environment:
+    """Read the ``agi_*`` header up to its empty line (bounded by the parser)."""
+    parser = EnvironmentParser()
+    while not parser.feed(await lines.read_line()):
+        pass
+    return parser.environment()

@@ -1,0 +1,155 @@
+"""FastAGI ``caller_lookup``: requests per second and latency, 100,000 customers in SQLite.
+
+The server is the real ``callcenter fastagi`` in a child process on loopback; this process
+plays Asterisk with ``concurrency`` connections at a time, each one a whole AGI session
+(connect, header, the script's commands and our replies, close), for known and unknown
+callers alike. Latency is from connect to close. Bounded by a request count and a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from callcenter.store import Store
+from callcenter.store.schema import customer_tags, customers
+
+RPS_TARGET = 2000.0
+P99_TARGET_MS = 10.0
+_PORT = re.compile(rb"FastAGI on [0-9.]+:([0-9]+)")
+
+
+async def _fill(path: Path, count: int) -> None:
+    now = time.time()
+    async with await Store.open(path) as store, store.transaction() as tx:
+        rows = [
+            {
+                "number": f"1{index:010d}",
+                "name": f"Customer {index}",
+                "vip": index % 50 == 0,
+                "language": "zh" if index % 3 else "en",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for index in range(count)
+        ]
+        await tx.conn.execute(insert(customers), rows)
+        tags = [{"number": r["number"], "tag": "repeat"} for r in rows[::10]]
+        await tx.conn.execute(insert(customer_tags), tags)
+
+
+def _header(number: str, serial: int) -> bytes:
+    lines = [
+        "agi_network: yes",
+        "agi_network_script: caller_lookup",
+        "agi_request: agi://127.0.0.1:4573/caller_lookup",
+        f"agi_channel: PJSIP/trunk-{serial:08x}",
+        "agi_language: en",
+        "agi_type: PJSIP",
+        f"agi_uniqueid: 1795753044.{serial}",
+        "agi_version: 22.10.1",
+        f"agi_callerid: {number}",
+        "agi_calleridname: Caller",
+        "agi_context: from-trunk",
+        "agi_extension: 4008201001",
+        "agi_priority: 1",
+        "",
+    ]
+    return "".join(line + "\n" for line in lines).encode()
+
+
+async def _one(port: int, number: str, serial: int) -> float:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_header(number, serial))
+    while await reader.readline():
+        writer.write(b"200 result=1\n")
+    writer.close()
+    return time.perf_counter() - started
+
+
+async def _load(port: int, customers_count: int, requests: int, concurrency: int,
+                limit: float) -> tuple[list[float], float]:  # fmt: skip
+    rng = random.Random(5)
+    latencies: list[float] = []
+    deadline = time.monotonic() + limit
+    counter = iter(range(requests))
+
+    async def worker() -> None:
+        for serial in counter:
+            if time.monotonic() > deadline:
+                return
+            index = rng.randrange(customers_count * 5 // 4)  # a fifth unknown
+            latencies.append(await _one(port, f"1{index:010d}", serial))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - started
+
+
+def _start_server(db: Path) -> tuple[subprocess.Popen[bytes], int]:
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "callcenter.cli", "fastagi", "--port", "0", "--db", str(db),
+         "--config", str(db.parent / "no-config")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    match = _PORT.search(line)
+    if match is None:
+        server.kill()
+        raise RuntimeError(f"the FastAGI server did not start: {line!r}")
+    return server, int(match.group(1))
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """The figures as a dict (see the keys); ``quick``: fewer customers and requests."""
+    customers_count = 10_000 if quick else 100_000
+    requests = 2_000 if quick else 20_000
+    concurrency = 8
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        asyncio.run(_fill(db, customers_count))
+        server, port = _start_server(db)
+        try:
+            asyncio.run(_load(port, customers_count, 200, concurrency, 10.0))  # warm up
+            latencies, elapsed = asyncio.run(
+                _load(port, customers_count, requests, concurrency, 60.0)
+            )
+        finally:
+            server.terminate()
+            server.wait(10)
+    latencies.sort()
+    done = len(latencies)
+    rps = done / elapsed
+    p50 = latencies[done // 2] * 1000
+    p99 = latencies[min(done - 1, int(done * 0.99))] * 1000
+    return {
+        "customers": customers_count,
+        "requests": done,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "requests_per_second": round(rps, 1),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "targets": {
+            "requests_per_second": {"value": rps, "target": RPS_TARGET, "met": rps >= RPS_TARGET},
+            "p99_ms": {"value": p99, "target": P99_TARGET_MS, "met": p99 <= P99_TARGET_MS},
+        },
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
