@@ -8,7 +8,7 @@ import platform
 import sys
 from dataclasses import asdict
 
-from bench import routing
+from bench import agi, routing
 
 P99_TARGET_US = 50.0
 SCALING_TARGET = 3.0
@@ -18,17 +18,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer decisions (a smoke run)")
+    parser.add_argument(
+        "--only", choices=("routing", "agi"), help="run one benchmark (default: all)"
+    )
     args = parser.parse_args(argv)
-    decisions = 2_000 if args.quick else 20_000
-    figures = routing.run(decisions=decisions)
-    checks = _checks(figures)
+    results: dict[str, object] = {"python": platform.python_version()}
+    if args.only in (None, "routing"):
+        decisions = 2_000 if args.quick else 20_000
+        figures = routing.run(decisions=decisions)
+        results["routing"] = [asdict(f) for f in figures]
+        results["routing_targets"] = _checks(figures)
+        if not args.json:
+            _print_routing(figures, decisions)
+    if args.only in (None, "agi"):
+        figures_agi = agi.run(quick=args.quick)
+        results["agi"] = figures_agi
+        if not args.json:
+            _print_agi(figures_agi)
     if args.json:
-        print(json.dumps({
-            "python": platform.python_version(),
-            "routing": [asdict(f) for f in figures],
-            "targets": checks,
-        }, indent=2))  # fmt: skip
-        return 0
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def _print_routing(figures: list[routing.Figures], decisions: int) -> None:
     print(f"Routing (python {platform.python_version()}, {decisions} decisions per row)")
     print(f"{'':<16}{'decision µs':^26}{'whole event µs':^18}")
     header = ("scenario", "agents", "p50", "p99", "max", "p50", "p99", "events/s")
@@ -37,10 +49,26 @@ def main(argv: list[str] | None = None) -> int:
         row = (f.scenario, f.agents, f.p50_us, f.p99_us, f.max_us,
                f.event_p50_us, f.event_p99_us, f.events_per_second)  # fmt: skip
         print("{:<8}{:>8}{:>8.1f}{:>8.1f}{:>10.1f}{:>9.1f}{:>9.1f}{:>11,.0f}".format(*row))
+    _print_targets(_checks(figures))
+
+
+def _print_agi(figures: dict[str, object]) -> None:
+    print(f"\nFastAGI caller_lookup ({figures['customers']:,} customers in SQLite, "
+          f"{figures['concurrency']} connections at a time, "
+          f"{figures['requests']} requests)")  # fmt: skip
+    print(f"{figures['requests_per_second']} requests/s, p50 {figures['p50_ms']} ms, "
+          f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")  # fmt: skip
+    targets = figures["targets"]
+    assert isinstance(targets, dict)
+    _print_targets(targets)
+
+
+def _print_targets(checks: dict[str, dict[str, object]]) -> None:
     for name, check in checks.items():
-        print(f"{name}: {check['value']:.2f} (target {check['target']}) "
+        value = check["value"]
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        print(f"{name}: {shown} (target {check['target']}) "
               f"{'met' if check['met'] else 'NOT MET'}")  # fmt: skip
-    return 0
 
 
 def _checks(figures: list[routing.Figures]) -> dict[str, dict[str, object]]:
