@@ -8,6 +8,8 @@ subcommand, write such a function and list it in `COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 import getpass
 import sys
 from collections.abc import Callable, Sequence
@@ -74,7 +76,7 @@ def add_config(subparsers: Subparsers) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from callcenter.demo import Demo, Traffic
+    from callcenter.demo import Demo, Traffic, numbers_by_queue
 
     try:
         config = load_config(args.config)
@@ -82,14 +84,37 @@ def _demo(args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
-    traffic = Traffic(calls_per_hour=args.calls_per_hour, hours=args.hours)
-    demo = Demo(config.routing_spec(), traffic, seed=args.seed)
-    demo.run()
+    start = _morning() if args.db else 0.0
+    traffic = Traffic(calls_per_hour=args.calls_per_hour, hours=args.hours, start=start)
+    spec = config.routing_spec()
+
+    async def run_into_store() -> Demo:
+        from callcenter.store import Store, StoreWriter
+        from callcenter.store.journal import Journal
+
+        async with await Store.open(args.db) as store, StoreWriter(store) as writer:
+            demo = Demo(spec, traffic, args.seed, Journal(writer), numbers_by_queue(config))
+            demo.run()
+            return demo
+
+    if args.db:
+        demo = asyncio.run(run_into_store())
+    else:
+        demo = Demo(spec, traffic, seed=args.seed)
+        demo.run()
     print(f"{args.config}: {config.summary()}")
     print(f"{args.hours:g} simulated hours, {args.calls_per_hour:g} calls per hour per queue, "
           f"every agent logged in (seed {args.seed}):")  # fmt: skip
     print(demo.report())
+    if args.db:
+        print(f"Written to {args.db}; read it back with: callcenter report --db {args.db}")
     return 0
+
+
+def _morning() -> float:
+    """Today 08:00 UTC: simulated calls get plausible time stamps in the store."""
+    today = dt.datetime.now(dt.UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    return today.timestamp()
 
 
 def add_demo(subparsers: Subparsers) -> None:
@@ -100,7 +125,39 @@ def add_demo(subparsers: Subparsers) -> None:
     demo.add_argument("--hours", type=float, default=2.0)
     demo.add_argument("--calls-per-hour", type=float, default=40.0, metavar="N")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--db", metavar="URL", help="also write interactions and queue_log to this store"
+    )
     demo.set_defaults(run=_demo)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from callcenter.report import parse_moment, render
+    from callcenter.store.reports import ServiceLevelRule
+
+    end = parse_moment(args.to) if args.to else dt.datetime.now(dt.UTC).timestamp() + 86_400
+    start = parse_moment(args.since) if args.since else end - 7 * 86_400
+    rule = ServiceLevelRule(threshold=args.threshold, short_abandon=args.short_abandon)
+    by = None if args.by == "all" else args.by
+    slot = args.slot * 60 if args.slot else None
+    if slot:
+        start -= start % slot  # slots on the clock: 08:00, 08:30, ... (UTC)
+    print(asyncio.run(render(args.db, start, end, by, slot, rule)))
+    return 0
+
+
+def add_report(subparsers: Subparsers) -> None:
+    report = subparsers.add_parser(
+        "report", help="traffic figures per queue, dialed number or campaign, from the store"
+    )
+    report.add_argument("--db", required=True, metavar="URL", help="the store to read")
+    report.add_argument("--by", choices=("queue", "dnis", "campaign", "all"), default="queue")
+    report.add_argument("--slot", type=int, metavar="MINUTES", help="one row per time slot")
+    report.add_argument("--since", metavar="WHEN", help="ISO date/time, UTC (default: a week ago)")
+    report.add_argument("--to", metavar="WHEN", help="ISO date/time, UTC (default: now)")
+    report.add_argument("--threshold", type=float, default=20.0, help="service level, seconds")
+    report.add_argument("--short-abandon", type=float, default=5.0, metavar="SECONDS")
+    report.set_defaults(run=_report)
 
 
 def _agi_settings(args: argparse.Namespace) -> Any:
@@ -200,7 +257,13 @@ def add_agi(subparsers: Subparsers) -> None:
     agi.set_defaults(run=_agi)
 
 
-COMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_config, add_demo, add_fastagi, add_agi)
+COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
+    add_config,
+    add_demo,
+    add_report,
+    add_fastagi,
+    add_agi,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

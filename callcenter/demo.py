@@ -17,11 +17,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from callcenter.config import Config
 from callcenter.core import commands as cmd
 from callcenter.core import events as ev
 from callcenter.core.expression import Value
 from callcenter.core.router import Router
-from callcenter.core.spec import RoutingSpec
+from callcenter.core.spec import RoutingSpec, Target, TargetKind
 from callcenter.core.states import CallState
 from callcenter.core.timers import TimerKey
 from callcenter.store.journal import Journal
@@ -35,6 +36,7 @@ class Traffic:
     answer_delay: float = 4.0
     no_answer: float = 0.05  # chance an agent lets an offer ring out
     hours: float = 2.0
+    start: float = 0.0  # epoch seconds of the first moment (virtual time starts here)
 
 
 @dataclass(order=True)
@@ -46,13 +48,19 @@ class _Due:
 
 class Demo:
     def __init__(
-        self, spec: RoutingSpec, traffic: Traffic, seed: int = 1, journal: Journal | None = None
+        self,
+        spec: RoutingSpec,
+        traffic: Traffic,
+        seed: int = 1,
+        journal: Journal | None = None,
+        numbers: dict[str, list[tuple[str, str]]] | None = None,
     ) -> None:
         self.journal = journal
+        self.numbers = numbers or {}  # queue -> (dialed number, campaign) reaching it
         self.spec, self.traffic = spec, traffic
         self.rng = random.Random(seed)
         self.router = Router(spec, seed=seed)
-        self.now = 0.0
+        self.now = traffic.start
         self.agenda: list[_Due] = []
         self.seq = itertools.count()
         self.timers: dict[TimerKey, float] = {}
@@ -96,6 +104,14 @@ class Demo:
             del self.timers[key]
             self.feed(ev.TimerFired(self.now, key))
 
+    def arrive(self, event: ev.CallEnqueued) -> None:
+        """A caller joins; the advertised number dialed is recorded for per-campaign reports."""
+        numbers = self.numbers.get(event.queue)
+        if numbers and self.journal is not None:
+            dnis, campaign = self.rng.choice(numbers)
+            self.journal.sink.interaction(event.call, dnis=dnis, campaign=campaign or None)
+        self.feed(event)
+
     def give_up(self, call: str) -> None:
         if self.router.call_state(call) in (CallState.WAITING, CallState.RINGING):
             self.feed(ev.CallerHungUp(self.now, call))
@@ -107,19 +123,19 @@ class Demo:
 
     def run(self) -> None:
         for agent in self.spec.agents:
-            self.feed(ev.AgentLoggedIn(0.0, agent))
+            self.feed(ev.AgentLoggedIn(self.traffic.start, agent))
         rate = self.traffic.calls_per_hour / 3600
-        end = self.traffic.hours * 3600
+        end = self.traffic.start + self.traffic.hours * 3600
         calls = itertools.count(1)
         for queue in self.spec.queues:
-            moment = self.rng.expovariate(rate)
+            moment = self.traffic.start + self.rng.expovariate(rate)
             while moment < end:
                 call = f"{queue}-{next(calls)}"
                 attributes: dict[str, Value] = {"lang": self.rng.choice(["zh", "zh", "zh", "en"]),
                               "vip": self.rng.random() < 0.05}  # fmt: skip
-                arrive = ev.CallEnqueued(moment, call, queue, "1380013" + str(moment)[-4:],
-                                         attributes)  # fmt: skip
-                self.at(moment, lambda e=arrive: self.feed(e))  # type: ignore[misc]
+                caller = f"138{self.rng.randrange(10**8):08d}"
+                arrive = ev.CallEnqueued(moment, call, queue, caller, attributes)
+                self.at(moment, lambda e=arrive: self.arrive(e))  # type: ignore[misc]
                 give_up = moment + self.rng.expovariate(1 / self.traffic.patience)
                 self.at(give_up, lambda c=call: self.give_up(c))  # type: ignore[misc]
                 moment += self.rng.expovariate(rate)
@@ -145,3 +161,25 @@ class Demo:
             left = ", ".join(f"{k} {v}" for k, v in sorted(self.left.items()))
             lines.append(f"left without an agent: {left}")
         return "\n".join(lines)
+
+
+def numbers_by_queue(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """For each queue, the dialed numbers (and their campaigns) whose callers can reach it.
+
+    Follows a number's target through IVR menus (a few levels deep), so a simulated
+    caller of the hotline's sales queue dialed one of the hotline's advertising numbers.
+    """
+    reach: dict[str, list[tuple[str, str]]] = {}
+    for dnis, number in config.numbers.items():
+        for queue in _queues_behind(config, number.target, depth=3):
+            reach.setdefault(queue, []).append((dnis, number.campaign or ""))
+    return reach
+
+
+def _queues_behind(config: Config, target: Target, depth: int) -> set[str]:
+    if target.kind is TargetKind.QUEUE:
+        return {target.value}
+    menu = config.ivr.get(target.value) if target.kind is TargetKind.IVR else None
+    if menu is None or depth == 0:
+        return set()
+    return set().union(*(_queues_behind(config, t, depth - 1) for t in menu.options.values()))
