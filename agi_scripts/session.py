@@ -140,6 +140,9 @@ class AgiSession:
         await self.command("SET VARIABLE", name, str(value))
 
     async def set_variables(self, values: dict[str, str]) -> None:
+        # One command at a time, never pipelined: res_agi.c (run_agi) polls the socket,
+        # then reads a line with buffered fgets(); a second command already sitting in
+        # stdio's buffer is not seen until more bytes arrive, so it would stall.
         for name, value in values.items():
             await self.set_variable(name, value)
 
