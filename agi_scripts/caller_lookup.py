@@ -26,13 +26,14 @@ async def caller_lookup(session: AgiSession, context: ScriptContext) -> None:
     if profile is None:
         await session.set_variables({"CC_STATUS": "unknown", "CC_VIP": "0"})
         return
-    await session.set_variables(
-        {
-            "CC_CUSTOMER_NAME": profile.name,
-            "CC_CUSTOMER_TAGS": ",".join(profile.tags),
-            "CC_VIP": "1" if profile.vip else "0",
-            "CC_LANG": profile.language,
-            "CC_LAST_AGENT": profile.last_agent,
-            "CC_STATUS": "ok",
-        }
-    )
+    found = {
+        "CC_CUSTOMER_NAME": profile.name,
+        "CC_CUSTOMER_TAGS": ",".join(profile.tags),
+        "CC_VIP": "1" if profile.vip else "0",
+        "CC_LANG": profile.language,
+        "CC_LAST_AGENT": profile.last_agent,
+        "CC_STATUS": "ok",
+    }
+    # Empty values are not sent: an unset variable reads as empty in the dialplan and
+    # in ARI, and each SET VARIABLE is a round trip to Asterisk.
+    await session.set_variables({name: value for name, value in found.items() if value})

@@ -6,9 +6,14 @@ number comes from the carrier and is never part of the SQL text.
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.dialects import sqlite
 
 from callcenter.store import Store
 from callcenter.store.schema import customer_tags, customers, interactions
@@ -26,12 +31,8 @@ class CallerProfile:
     last_agent: str
 
 
-async def caller_profile(store: Store, number: str) -> CallerProfile | None:
-    """The customer behind ``number`` with the agent who last answered them; None if unknown.
-
-    One statement (a row per tag, the last agent as a scalar subquery): each round trip
-    through the async driver costs more than the query itself.
-    """
+def _profile_statement() -> Select[Any]:
+    """The customer, a row per tag, and the agent who last answered them (a scalar subquery)."""
     last_agent = (
         select(interactions.c.agent)
         .where(
@@ -42,23 +43,62 @@ async def caller_profile(store: Store, number: str) -> CallerProfile | None:
         .scalar_subquery()
     )
     with_tags = customers.outerjoin(customer_tags, customer_tags.c.number == customers.c.number)
-    stmt = (
+    return (
         select(customers.c.name, customers.c.vip, customers.c.language, customer_tags.c.tag,
                last_agent.label("last_agent"))
         .select_from(with_tags)
-        .where(customers.c.number == number)
+        .where(customers.c.number == bindparam("number"))
         .order_by(customer_tags.c.tag)
     )  # fmt: skip
-    async with store.reading() as conn:
-        rows = (await conn.execute(stmt)).all()
+
+
+_PROFILE = _profile_statement()
+_PROFILE_SQLITE = _PROFILE.compile(dialect=sqlite.dialect())
+_PROFILE_SQL = str(_PROFILE_SQLITE)
+
+
+async def caller_profile(store: Store, number: str) -> CallerProfile | None:
+    """The customer behind ``number`` with the agent who last answered them; None if unknown.
+
+    One statement: each round trip through the async driver costs more than the query.
+    """
+    reader = _sqlite_reader(store)
+    if reader is not None:
+        params = _PROFILE_SQLITE.construct_params({"number": number})
+        ordered = tuple(params[name] for name in _PROFILE_SQLITE.positiontup or ())
+        rows: Sequence[Sequence[Any]] = reader.execute(_PROFILE_SQL, ordered).fetchall()
+    else:
+        async with store.reading() as conn:
+            rows = (await conn.execute(_PROFILE, {"number": number})).all()
     if not rows:
         return None
-    first = rows[0]
+    name, vip, language, _, last_agent = rows[0]
     return CallerProfile(
         number=number,
-        name=first.name or "",
-        vip=bool(first.vip),
-        language=first.language or "",
-        tags=tuple(row.tag for row in rows if row.tag is not None),
-        last_agent=first.last_agent or "",
+        name=name or "",
+        vip=bool(vip),
+        language=language or "",
+        tags=tuple(row[3] for row in rows if row[3] is not None),
+        last_agent=last_agent or "",
     )
+
+
+# On SQLite, point reads go straight to sqlite3 in the event loop. Measured with
+# bench/agi.py: the same indexed lookup took about 2 ms through SQLAlchemy's async
+# engine and aiosqlite (thread hops and a pool checkout) and serialised the server at
+# ~300 requests/s; straight on sqlite3 it takes tens of microseconds, less than the
+# hops it replaces. WAL mode lets this reader run beside the store's writer; a short
+# busy timeout keeps a locked database from holding the loop.
+_READERS: weakref.WeakKeyDictionary[Store, sqlite3.Connection | None] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_reader(store: Store) -> sqlite3.Connection | None:
+    if store not in _READERS:
+        url = store.engine.url
+        reader = None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            reader = sqlite3.connect(url.database, timeout=0.05, check_same_thread=False)
+            reader.execute("PRAGMA query_only = 1")
+            weakref.finalize(store, reader.close)
+        _READERS[store] = reader
+    return _READERS[store]
