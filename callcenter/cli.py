@@ -257,12 +257,41 @@ def add_agi(subparsers: Subparsers) -> None:
     agi.set_defaults(run=_agi)
 
 
+def _engine(args: argparse.Namespace) -> int:
+    import logging
+
+    from ari_app.engine import SettingsError, load_settings, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run(load_settings(args.settings))
+    except (SettingsError, ConfigErrors) as exc:
+        for error in getattr(exc, "errors", [exc]):
+            print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_engine(subparsers: Subparsers) -> None:
+    engine = subparsers.add_parser(
+        "engine", help="run the Stasis app: answer, queue and connect calls over ARI"
+    )
+    engine.add_argument(
+        "--settings",
+        default=None,
+        metavar="FILE",
+        help="settings TOML file (default: $CALLCENTER_SETTINGS; CALLCENTER_* variables override)",
+    )
+    engine.set_defaults(run=_engine)
+
+
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_config,
     add_demo,
     add_report,
     add_fastagi,
     add_agi,
+    add_engine,
 )
 
 

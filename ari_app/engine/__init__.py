@@ -1,0 +1,25 @@
+"""The engine: the Stasis app ``callcenter`` driving the routing core over ARI (issue 3).
+
+One module per concept, as wazo-calld splits a plugin: ``stasis`` (ARI events in),
+``executor`` (commands out as ARI requests), ``clock`` (timers), ``dispatcher`` (the
+one task that feeds the core), ``calls`` (channels <-> calls and agent legs),
+``entry`` (which queue a caller joins), ``settings``, and ``app`` wiring them.
+"""
+
+from ari_app.engine.app import Engine, run, serve
+from ari_app.engine.calls import Call, CallTable, Leg
+from ari_app.engine.executor import Fallback
+from ari_app.engine.settings import EngineSettings, SettingsError, load_settings
+
+__all__ = [
+    "Call",
+    "CallTable",
+    "Engine",
+    "EngineSettings",
+    "Fallback",
+    "Leg",
+    "SettingsError",
+    "load_settings",
+    "run",
+    "serve",
+]

@@ -1,0 +1,350 @@
+"""The executor: the core's commands (and a caller's arrival) become ARI requests.
+
+Nothing here awaits inside the dispatcher: each command is turned into a step on its
+call's own chain of tasks, so one call's requests run in the order the core decided
+(originate before its cancel, bridge before hang-up) while different calls proceed
+side by side. A REST outcome the core must know (an originate refused) is posted
+back to the dispatcher as a core event.
+
+Fail-safe: a step that fails unexpectedly is logged with the call id and the caller
+is sent back to the dialplan at the fallback (``fail``); other calls are untouched.
+A request that fails because the caller already left is expected and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ari_app.client import AllocationFailedError, AriError
+from ari_app.client.bridges import Bridges
+from ari_app.client.channels import Channels
+from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
+from ari_app.engine.clock import TimerClock
+from ari_app.engine.entry import VARIABLES, entry_for
+from callcenter.config import Config
+from callcenter.core import commands as cmd
+from callcenter.core import events as ev
+from callcenter.core.spec import Target, TargetKind
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[ev.Event], None]
+Step = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """Where a caller the engine cannot serve continues in the dialplan."""
+
+    context: str = "callcenter-fallback"
+    extension: str = "s"
+    priority: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.context},{self.extension},{self.priority}"
+
+
+class Executor:
+    def __init__(
+        self,
+        channels: Channels,
+        bridges: Bridges,
+        calls: CallTable,
+        clock: TimerClock,
+        post: Post,
+        config: Config,
+        *,
+        app: str = "callcenter",
+        fallback: Fallback = Fallback(),
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.channels = channels
+        self.bridges = bridges
+        self.calls = calls
+        self.clock = clock
+        self.config = config
+        self.app = app
+        self.fallback = fallback
+        self._post = post
+        self._now = now
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    # -- commands ------------------------------------------------------------------------
+
+    def execute(self, command: cmd.Command) -> None:
+        match command:
+            case cmd.StartTimer(key=key, at=at):
+                self.clock.start(key, at)
+            case cmd.CancelTimer(key=key):
+                self.clock.cancel(key)
+            case cmd.Ring():
+                self._ring(command)
+            case cmd.CancelRing(call=call, agent=agent):
+                leg = self.calls.remove_leg(call, agent)
+                if leg is not None:
+                    self._chain(call, lambda: self._hang_up(leg.channel))
+            case cmd.Connect():
+                self._chain(command.call, lambda: self._connect(command))
+            case cmd.LeaveQueue():
+                self._leave(command)
+            case cmd.Announce() | cmd.PlayPrompt() | cmd.OfferCallback() | cmd.ConfirmCallback():
+                # TODO(issue 3): announcements, prompts and callbacks over ARI playbacks.
+                log.info("not yet played command=%r", command)
+            case _:
+                pass  # state changes and queue_log lines: the journal and the log
+
+    def _ring(self, command: cmd.Ring) -> None:
+        record = self.calls.get(command.call)
+        if record is None or record.gone:
+            return  # the caller left; the core's CancelRing for this offer follows
+        leg = self.calls.add_leg(Leg(new_leg_id(), command.call, command.agent))
+        self._chain(command.call, lambda: self._originate(record, leg, command))
+
+    async def _originate(self, record: Call, leg: Leg, command: cmd.Ring) -> None:
+        if self.calls.leg(leg.call, leg.agent) is not leg:
+            return  # cancelled before its turn came
+        try:
+            await self.channels.originate(
+                command.endpoint,
+                app=self.app,
+                app_args=("agent", leg.call, leg.agent),
+                channel_id=leg.channel,
+                caller_id=record.number or None,
+                # Whole seconds only; the core's own ring timer ends the offer on time.
+                ring_timeout=max(1, math.ceil(command.timeout)),
+            )
+        except AriError as exc:
+            # Unregistered endpoint: a synchronous 500 "Allocation failed", no channel and no
+            # event follow (agent_unreachable.md).
+            reason = "unreachable" if isinstance(exc, AllocationFailedError) else str(exc)
+            log.info("ring failed call=%s agent=%s reason=%s", leg.call, leg.agent, reason)
+            self.leg_failed(leg, reason)
+
+    def leg_failed(self, leg: Leg, reason: str, *, no_answer: bool = False) -> None:
+        """The leg ended before the agent answered: tell the core (once)."""
+        if self.calls.leg(leg.call, leg.agent) is not leg:
+            return
+        self.calls.remove_leg(leg.call, leg.agent)
+        now = self._now()
+        if no_answer:
+            self._post(ev.AgentNoAnswer(now, leg.call, leg.agent))
+        else:
+            self._post(ev.RingFailed(now, leg.call, leg.agent, reason))
+
+    async def _connect(self, command: cmd.Connect) -> None:
+        record = self.calls.get(command.call)
+        leg = self.calls.leg(command.call, command.agent)
+        if record is None or record.gone or leg is None:
+            return  # a hang-up raced the answer; its event is on its way to the core
+        if record.holding is not None:
+            # As recorded (queue_moh_ring_answer.md): MOH stopped, caller taken out of the
+            # holding bridge, then a new mixing bridge. Bridge MOH has no event either way;
+            # the emptied holding bridge gets no BridgeDestroyed.
+            holding, record.holding = record.holding, None
+            await self.bridges.stop_moh(holding)
+            await self.bridges.remove_channel(holding, record.channel)
+            await self._quietly(self.bridges.destroy(holding))
+        mixing = new_bridge_id("mix")
+        record.mixing = mixing
+        await self.bridges.create("mixing", bridge_id=mixing, name=f"call-{record.id}")
+        await self.bridges.add_channel(mixing, [record.channel, leg.channel])
+        if command.record:
+            log.info("TODO recording not yet started call=%s", record.id)  # TODO(issue 3)
+        log.info("connected call=%s agent=%s bridge=%s", record.id, leg.agent, mixing)
+
+    def _leave(self, command: cmd.LeaveQueue) -> None:
+        record = self.calls.get(command.call)
+        if record is None or record.gone:
+            return
+        target = command.target
+        if target is not None and target.kind is TargetKind.QUEUE:
+            # Straight into another queue: still in the holding bridge, still hearing music.
+            record.queue = target.value
+            self._post(ev.CallEnqueued(self._now(), record.id, target.value, record.number))
+            return
+        record.leaving = True
+        log.info("leave call=%s queue=%s reason=%s target=%s",
+                 record.id, command.queue, command.reason, target)  # fmt: skip
+        self._chain(record.id, lambda: self._send_on(record, target))
+
+    async def _send_on(self, record: Call, target: Target | None) -> None:
+        if target is not None and target.kind is TargetKind.HANGUP:
+            await self._hang_up(record.channel)
+        elif target is not None and target.kind is TargetKind.DIALPLAN:
+            context, _, rest = target.value.partition(",")
+            exten, _, priority = rest.partition(",")
+            await self.channels.continue_in_dialplan(
+                record.channel, context, exten or None, int(priority) if priority else None
+            )
+        else:
+            # TODO(issue 3): ivr, agent, number, voicemail and announcement targets; until then
+            # (and without a target) the dialplan's fallback serves the caller.
+            await self._to_fallback(record)
+        await self._release_bridges(record)
+        self.calls.remove(record.id)
+
+    # -- arrival ----------------------------------------------------------------------------
+
+    def admit(self, record: Call) -> None:
+        self._chain(record.id, lambda: self._admit(record))
+
+    async def _admit(self, record: Call) -> None:
+        await self.channels.answer(record.channel)
+        values = await asyncio.gather(*(self._variable(record, n) for n in VARIABLES))
+        variables = {name: value for name, value in zip(VARIABLES, values, strict=True) if value}
+        entry = entry_for(self.config, record.exten, variables)
+        if entry is None:
+            log.warning("no queue call=%s exten=%s: to the fallback", record.id, record.exten)
+            record.leaving = True
+            await self._to_fallback(record)
+            self.calls.remove(record.id)
+            return
+        now = self._now()
+        record.queue = entry.queue
+        await asyncio.gather(
+            self._hold(record),
+            # Read back after a restart to rebuild the line in its order (issue 3, part 4).
+            self.channels.set_variable(record.channel, "CC_QUEUE", entry.queue),
+            self.channels.set_variable(record.channel, "CC_PRIORITY", str(entry.priority)),
+            self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{now:.3f}"),
+        )
+        if record.gone or record.leaving:
+            return
+        self._post(ev.CallEnqueued(now, record.id, entry.queue, record.number,
+                                   entry.attributes, entry.priority))  # fmt: skip
+
+    async def _variable(self, record: Call, name: str) -> str | None:
+        try:
+            return await self.channels.get_variable(record.channel, name)
+        except AriError:
+            return None  # not set: 404 "Provided variable was not found"
+
+    async def _hold(self, record: Call) -> None:
+        holding = new_bridge_id("hold")
+        await self.bridges.create("holding", bridge_id=holding, name=f"queue-{record.id}")
+        record.holding = holding
+        await self.bridges.add_channel(holding, record.channel)
+        await self.bridges.start_moh(holding, self._music_class(record))
+
+    def _music_class(self, record: Call) -> str | None:
+        queue = self.config.queues.get(record.queue)
+        return queue.music_class if queue is not None else None
+
+    # -- departures -------------------------------------------------------------------------
+
+    def caller_gone(self, record: Call) -> None:
+        """The caller hung up: every agent leg and bridge of the call goes too."""
+        if record.gone:
+            return
+        record.gone = True
+        self._post(ev.CallerHungUp(self._now(), record.id))
+        self._chain(record.id, lambda: self._release(record, hang_up_caller=False))
+
+    def agent_gone(self, leg: Leg) -> None:
+        """An answered agent hung up: the caller is hung up too (no wrap-up call-back)."""
+        record = self.calls.get(leg.call)
+        if self.calls.leg(leg.call, leg.agent) is not leg or record is None:
+            return
+        self.calls.remove_leg(leg.call, leg.agent)
+        self._post(ev.AgentHungUp(self._now(), leg.call, leg.agent))
+        if record.gone:
+            return
+        record.gone = record.leaving = True
+        self._chain(record.id, lambda: self._release(record, hang_up_caller=True))
+
+    def fail(self, call: str) -> None:
+        """Fail-safe: send the caller back to the dialplan; the core forgets the call."""
+        record = self.calls.get(call)
+        if record is None or record.leaving or record.gone:
+            return
+        record.leaving = record.gone = True
+        log.error("fail-safe call=%s: caller sent to %s", call, self.fallback)
+        self._post(ev.CallerHungUp(self._now(), call))
+        self._chain(call, lambda: self._fail_safe(record))
+
+    async def _fail_safe(self, record: Call) -> None:
+        for leg in list(record.legs.values()):
+            self.calls.remove_leg(leg.call, leg.agent)
+            await self._quietly(self._hang_up(leg.channel))
+        await self._to_fallback(record)
+        await self._release_bridges(record)
+        self.calls.remove(record.id)
+
+    async def _release(self, record: Call, *, hang_up_caller: bool) -> None:
+        for leg in list(record.legs.values()):
+            self.calls.remove_leg(leg.call, leg.agent)
+            await self._quietly(self._hang_up(leg.channel))
+        if hang_up_caller:
+            await self._quietly(self._hang_up(record.channel))
+        await self._release_bridges(record)
+        self.calls.remove(record.id)
+
+    async def _release_bridges(self, record: Call) -> None:
+        for bridge in (record.holding, record.mixing):
+            if bridge is not None:
+                await self._quietly(self.bridges.destroy(bridge))
+        record.holding = record.mixing = None
+
+    async def _to_fallback(self, record: Call) -> None:
+        fb = self.fallback
+        # `continue` leaves Stasis: only StasisEnd follows (hold_mute_variables_continue.md).
+        await self.channels.continue_in_dialplan(
+            record.channel, fb.context, fb.extension, fb.priority
+        )
+
+    async def _hang_up(self, channel: str) -> None:
+        try:
+            await self.channels.hangup(channel)
+        except AriError as exc:
+            log.debug("hang-up of a channel already gone channel=%s error=%s", channel, exc)
+
+    @staticmethod
+    async def _quietly(request: Awaitable[None]) -> None:
+        try:
+            await request
+        except AriError as exc:
+            log.debug("cleanup request failed error=%s", exc)
+
+    # -- one chain of steps per call ---------------------------------------------------------
+
+    def _chain(self, call: str, step: Step) -> None:
+        previous = self._tails.get(call)
+        task = asyncio.get_running_loop().create_task(self._run(call, previous, step))
+        self._tails[call] = task
+        task.add_done_callback(lambda done: self._untail(call, done))
+
+    def _untail(self, call: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(call) is task:
+            del self._tails[call]
+
+    async def _run(self, call: str, previous: asyncio.Task[None] | None, step: Step) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await step()
+        except AriError as exc:
+            record = self.calls.get(call)
+            if record is None or record.gone:
+                log.debug("request after the caller left call=%s error=%s", call, exc)
+                return
+            log.exception("ari request failed call=%s", call)
+            self.fail(call)
+        except Exception:
+            log.exception("step failed call=%s", call)
+            self.fail(call)
+
+    async def idle(self) -> None:
+        """Until every step scheduled so far has run (tests, shutdown)."""
+        while self._tails:
+            await asyncio.wait(list(self._tails.values()))
+
+    async def aclose(self) -> None:
+        tasks = list(self._tails.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,116 @@
+"""The engine against the simulated Asterisk on real time, with a SQLite store in tmp_path.
+
+Ring timeouts are 1 s, so a ring-out costs a second of wall time; everything else
+settles in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from ari_app.engine import Engine, EngineSettings
+from callcenter.config import load_config
+from callcenter.store import Store, StoreWriter
+from callcenter.store.journal import Journal
+from sim import Endpoints, SimAsterisk, SimServer
+
+CONFIG = """\
+pause_reasons:
+  missed: {label: Missed calls, on_ring_no_answer: true}
+queues:
+  sales:
+    strategy: linear
+    ring_timeout: 1
+    retry: 0
+    members: ["1001", "1002", "1003"]
+  support:
+    strategy: linear
+    ring_timeout: 1
+    retry: 0
+    members: ["1003"]
+agents:
+  "1001": {name: Ann, endpoint: PJSIP/1001}
+  "1002": {name: Bob, endpoint: PJSIP/1002}
+  "1003": {name: Cy, endpoint: PJSIP/1003}
+ivr:
+  main:
+    prompts: [hotline/welcome]
+    options: {"1": queue:support, "2": queue:sales}
+numbers:
+  "800": {target: queue:sales}
+  "801": {target: ivr:main}
+"""
+
+
+async def until(what: Callable[[], Any], limit: float = 5.0) -> None:
+    """Poll until `what()` is true; fail after `limit` seconds. Polling, because the
+    state looked at lives in the simulator, which has no event to wait on."""
+    for _ in range(int(limit / 0.01)):
+        if what():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still false after {limit} s")
+
+
+@dataclass
+class Rig:
+    ast: SimAsterisk
+    engine: Engine
+    store: Store
+    writer: StoreWriter
+
+    async def until(self, what: Callable[[], Any], limit: float = 5.0) -> None:
+        await until(what, limit)
+
+    def events(self, type_: str, channel: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.ast.bus.log
+            if e["type"] == type_ and (channel is None or e.get("channel", {}).get("id") == channel)
+        ]
+
+    def originated(self, endpoint: str) -> list[str]:
+        """Ids of the agent legs the engine originated to `endpoint`, in order."""
+        prefix = endpoint + "-"
+        return [
+            e["peer"]["id"]
+            for e in self.events("Dial")
+            if e["dialstatus"] == "" and e["peer"]["name"].startswith(prefix)
+        ]
+
+    async def queue_log(self, call: str) -> list[str]:
+        await self.engine.idle()
+        await self.writer.flush()
+        return [line.verb for line in await self.store.queue_log(call=call)]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "center.yaml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
+    config = load_config(conf)
+    ast = SimAsterisk(endpoints=Endpoints())
+    server = await SimServer(ast).start()
+    settings = EngineSettings(
+        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf)
+    )
+    async with (
+        await Store.open(tmp_path / "cc.db") as store,
+        StoreWriter(store, flush_interval=0.01) as writer,
+    ):
+        engine = Engine(settings, config, journal=Journal(writer))
+        await engine.start(connect_timeout=5)
+        try:
+            yield Rig(ast, engine, store, writer)
+        finally:
+            await engine.stop()
+            await server.close()
