@@ -173,5 +173,22 @@ class AgiSession:
         reply = await self._media("SAY DIGITS", digits, escape_digits, waits=120.0)
         return chr(reply.number) if reply.number > 0 else None
 
+    async def say_number(self, number: int, escape_digits: str = "") -> str | None:
+        """Say ``number`` as a quantity ("one thousand two hundred"), in the channel's
+        language."""
+        reply = await self._media("SAY NUMBER", number, escape_digits, waits=120.0)
+        return chr(reply.number) if reply.number > 0 else None
+
+    async def say_datetime(
+        self, epoch: float, escape_digits: str = "", fmt: str = "ABdY", zone: str = ""
+    ) -> str | None:
+        """Say the moment ``epoch`` in ``fmt`` (say.conf letters; ``ABdY``: "Wednesday,
+        March 4 2026") and the time zone ``zone`` (the server's when empty)."""
+        args: list[str | int] = [int(epoch), escape_digits, fmt]
+        if zone:
+            args.append(zone)
+        reply = await self._media("SAY DATETIME", *args, waits=120.0)
+        return chr(reply.number) if reply.number > 0 else None
+
     async def channel_status(self) -> int:
         return (await self.command("CHANNEL STATUS")).number

@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from callcenter.config import (
@@ -285,6 +286,164 @@ def add_engine(subparsers: Subparsers) -> None:
     engine.set_defaults(run=_engine)
 
 
+def _import(args: argparse.Namespace) -> int:
+    import time
+
+    from callcenter.store import Store
+    from callcenter.store.imports import ImportErrors, import_file, read_rows
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"callcenter import: {path}: no such file", file=sys.stderr)
+        return 1
+
+    async def run() -> int:
+        async with await Store.open(args.db) as store:
+            return await import_file(store, args.kind, path, at=time.time(), encoding=args.encoding)
+
+    try:
+        if args.check:
+            count = len(read_rows(args.kind, path, encoding=args.encoding))
+            print(f"{path}: {count} {args.kind} rows: OK (nothing written)")
+            return 0
+        count = asyncio.run(run())
+    except ImportErrors as exc:
+        for error in exc.errors[:MAX_ERRORS_SHOWN]:
+            print(error, file=sys.stderr)
+        more = len(exc.errors) - MAX_ERRORS_SHOWN
+        if more > 0:
+            print(f"... and {more} more", file=sys.stderr)
+        print(f"{path}: {len(exc.errors)} error(s); nothing imported", file=sys.stderr)
+        return 1
+    print(f"{path}: {count} {args.kind} rows imported into {args.db}")
+    return 0
+
+
+#: Errors printed by ``import`` before "... and N more".
+MAX_ERRORS_SHOWN = 50
+
+
+def add_import(subparsers: Subparsers) -> None:
+    from agi_scripts.app import default_database
+    from callcenter.store.imports import KINDS
+
+    importer = subparsers.add_parser(
+        "import",
+        help="import authenticity codes, customers or accounts from a CSV file with a header",
+    )
+    importer.add_argument("kind", choices=KINDS)
+    importer.add_argument("file", metavar="FILE", help="CSV with a header row")
+    importer.add_argument(
+        "--db",
+        default=default_database(),
+        metavar="URL",
+        help="the store (default: $CALLCENTER_DB or callcenter.db)",
+    )
+    importer.add_argument(
+        "--encoding", default="utf-8-sig", help="file encoding (default: UTF-8, BOM allowed)"
+    )
+    importer.add_argument("--check", action="store_true", help="only check the file; write nothing")
+    importer.set_defaults(run=_import)
+
+
+def _moment(text: str) -> float:
+    from callcenter.report import parse_moment
+
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: not an ISO date/time ({exc})") from exc
+
+
+def _area(text: str) -> str:
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 10):
+        raise argparse.ArgumentTypeError(f"{text!r}: an area code is 1 to 10 digits")
+    return text
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _outage(args: argparse.Namespace) -> int:
+    import time
+
+    from callcenter.store import Store
+    from callcenter.store import outages as out
+
+    async def run() -> int:
+        async with await Store.open(args.db) as store:
+            now = time.time()
+            if args.action == "declare":
+                outage = await out.declare_outage(
+                    store, args.area, starts_at=now if args.start is None else args.start,
+                    notice=args.notice, at=now, expected_end_at=args.expected_end,
+                    households=args.households, prompt=args.prompt,
+                )  # fmt: skip
+                print(f"outage {outage.id} declared in area {outage.area}, "
+                      f"grade {outage.grade} ({out.GRADE_NAMES[outage.grade]})")  # fmt: skip
+                return 0
+            if args.action == "end":
+                at = now if args.at is None else args.at
+                if not await out.end_outage(store, args.id, at=at):
+                    print(f"callcenter outage end: no open outage {args.id}", file=sys.stderr)
+                    return 1
+                print(f"outage {args.id} ended at {_when(at)} UTC")
+                return 0
+            found = await out.all_outages(store)
+            if not args.all:  # what is or will be announced: not ended yet
+                found = [o for o in found if o.ended_at is None]
+            print("id  area  grade  households  start (UTC)       expected end      ended"
+                  "             notice")  # fmt: skip
+            for o in found:
+                households = "-" if o.households is None else str(o.households)
+                print(f"{o.id:<3} {o.area:<5} {o.grade:<6} {households:<11} "
+                      f"{_when(o.starts_at):<17} {_when(o.expected_end_at):<17} "
+                      f"{_when(o.ended_at):<17} {o.notice}")  # fmt: skip
+            return 0
+
+    try:
+        return asyncio.run(run())
+    except ValueError as exc:
+        print(f"callcenter outage {args.action}: {exc}", file=sys.stderr)
+        return 1
+
+
+def add_outage(subparsers: Subparsers) -> None:
+    from agi_scripts.app import default_database
+
+    outage = subparsers.add_parser(
+        "outage", help="declare, end and list outages announced by outage_notice"
+    )
+    actions = outage.add_subparsers(dest="action", required=True, metavar="ACTION")
+    declare = actions.add_parser("declare", help="announce an outage in an area")
+    declare.add_argument("--area", required=True, type=_area, help="the area code (digits)")
+    declare.add_argument(
+        "--start", type=_moment, metavar="WHEN", help="ISO date/time, UTC (default: now)"
+    )
+    declare.add_argument("--expected-end", type=_moment, metavar="WHEN", help="ISO date/time")
+    declare.add_argument("--notice", required=True, help="the notice text")
+    declare.add_argument(
+        "--households", type=int, metavar="N", help="households affected (sets the grade)"
+    )
+    declare.add_argument("--prompt", metavar="SOUND", help="a recorded announcement to play")
+    end = actions.add_parser("end", help="stop announcing an outage")
+    end.add_argument("id", type=int)
+    end.add_argument("--at", type=_moment, metavar="WHEN", help="ISO date/time (default: now)")
+    listing = actions.add_parser("list", help="outages not ended (announced now or later)")
+    listing.add_argument("--all", action="store_true", help="ended ones too")
+    for parser in (declare, end, listing):
+        parser.add_argument(
+            "--db",
+            default=default_database(),
+            metavar="URL",
+            help="the store (default: $CALLCENTER_DB or callcenter.db)",
+        )
+    outage.set_defaults(run=_outage)
+
+
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_config,
     add_demo,
@@ -292,6 +451,8 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_fastagi,
     add_agi,
     add_engine,
+    add_import,
+    add_outage,
 )
 
 

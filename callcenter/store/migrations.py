@@ -81,9 +81,33 @@ def _create_queue_log_realtime_view(conn: Connection) -> None:
         )
 
 
+def _create_product_code_tables(conn: Connection) -> None:
+    """Authenticity codes and the checks callers made (``authenticity_check``).
+
+    Step 1 creates every table declared in ``schema.py`` on a new database, so there
+    this step finds them present; it is what adds them to a database made before.
+    """
+    schema.metadata.create_all(
+        conn, tables=[schema.product_codes, schema.code_checks], checkfirst=True
+    )
+
+
+def _create_accounts_table(conn: Connection) -> None:
+    """Accounts for ``account_lookup`` and ``outage_notice`` (see step 3 on step 1)."""
+    schema.metadata.create_all(conn, tables=[schema.accounts], checkfirst=True)
+
+
+def _create_outages_table(conn: Connection) -> None:
+    """Declared outages for ``outage_notice`` (see step 3 on step 1)."""
+    schema.metadata.create_all(conn, tables=[schema.outages], checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tables: interactions, legs, queue_log, agents, customers", _create_tables),
     Migration(2, "view queue_log_realtime", _create_queue_log_realtime_view),
+    Migration(3, "tables: product_codes, code_checks", _create_product_code_tables),
+    Migration(4, "table: accounts", _create_accounts_table),
+    Migration(5, "table: outages", _create_outages_table),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -207,3 +207,69 @@ customer_notes = Table(
     Column("text", Text, nullable=False),
     Index(None, "number", "at"),
 )
+
+# --- self-service (migration step 3): product authenticity codes ----------------------
+
+# The codes printed on product labels, imported from the manufacturer's CSV. The first
+# successful check is kept (when, by which number): a second check of the same code means
+# the label was copied, which is what the caller is told.
+product_codes = Table(
+    "product_codes",
+    metadata,
+    Column("code", String, primary_key=True),
+    Column("product", Text, nullable=False, server_default=""),
+    Column("batch", String, nullable=False, server_default=""),
+    _time("imported_at", nullable=False),
+    _time("first_checked_at"),
+    Column("first_checked_by", String),
+    Column("check_count", Integer, nullable=False, server_default=text("0")),
+)
+
+# Every code a caller keyed in, for the per-caller rate limit and for tracing abuse.
+code_checks = Table(
+    "code_checks",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("caller_number", String, nullable=False),
+    _time("at", nullable=False),
+    Column("code", String, nullable=False),
+    Column("result", String, nullable=False),
+    Index(None, "caller_number", "at"),
+)
+
+# --- self-service (migration step 4): accounts for balance and order-status lookups -------
+
+# A utility or shop account keyed by its number (what the caller keys in). ``balance`` is
+# in cents (an integer: no float rounding in what callers are told); negative is arrears.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("number", String, primary_key=True),
+    Column("customer_number", String),  # the customer's phone number, if known
+    Column("holder", Text, nullable=False, server_default=""),
+    Column("balance_cents", BigInteger),
+    Column("order_status", String),  # e.g. shipped, processing; NULL: no open order
+    Column("area", String),  # the supply area, for outage notices
+    _time("updated_at", nullable=False),
+    Index(None, "customer_number"),
+)
+
+# --- self-service (migration step 5): outages declared by admins ---------------------------
+
+# An outage in one supply area (``callcenter outage declare``), announced by
+# ``outage_notice`` to callers from that area while it lasts (until ``ended_at`` is set).
+outages = Table(
+    "outages",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("area", String, nullable=False),
+    _time("starts_at", nullable=False),
+    _time("expected_end_at"),
+    _time("ended_at"),
+    Column("notice", Text, nullable=False),  # what agents and the dialplan show
+    Column("prompt", String),  # a recorded announcement; NULL: the generic one
+    Column("households", Integer),
+    Column("grade", Integer, nullable=False),  # 1 (most severe) .. 4
+    _time("declared_at", nullable=False),
+    Index(None, "area", "ended_at"),
+)
