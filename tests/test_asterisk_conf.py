@@ -73,6 +73,12 @@ def test_inbound_calls_go_through_our_scripts_to_stasis_with_a_fallback() -> Non
     assert fastagi == "agi://127.0.0.1:4573"
 
 
+def test_every_script_the_dialplan_calls_exists() -> None:
+    used = set(re.findall(r"AGI\(\$\{FASTAGI\}/(\w+)", "\n".join(dialplan_lines())))
+    assert {"authenticity_check", "account_lookup", "outage_notice", "survey"} <= used
+    assert used <= set(SCRIPTS)
+
+
 def test_fallback_queue_exists_in_queues_conf() -> None:
     assert sections("queues.conf")["cc-fallback"]["strategy"] == "ringall"
     assert "Queue(cc-fallback" in "\n".join(dialplan_lines())
