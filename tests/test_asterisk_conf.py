@@ -60,7 +60,9 @@ def test_ari_user_is_the_engines() -> None:
 
 def test_inbound_calls_go_through_our_scripts_to_stasis_with_a_fallback() -> None:
     lines = dialplan_lines()
-    inbound = lines[lines.index("[callcenter-inbound]") :]
+    start = lines.index("[callcenter-inbound]")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("["))
+    inbound = lines[start:end]
     used = re.findall(r"AGI\(\$\{FASTAGI\}/(\w+)", "\n".join(inbound))
     assert used == ["dnis_route", "caller_lookup", "business_hours"]
     assert set(used) <= set(SCRIPTS)
