@@ -21,6 +21,8 @@ from ari_app.engine.calls import CallTable
 from ari_app.engine.clock import TimerClock
 from ari_app.engine.dispatcher import Dispatcher, Journal
 from ari_app.engine.executor import Executor, Fallback
+from ari_app.engine.recovery import Recovery
+from ari_app.engine.reload import ConfigWatcher
 from ari_app.engine.settings import EngineSettings
 from ari_app.engine.stasis import StasisEvents
 from callcenter.config import Config, load_config
@@ -62,21 +64,38 @@ class Engine:
             self.dispatcher.post, config, app=settings.ari_app, fallback=fallback, now=now,
         )  # fmt: skip
         self.stasis = StasisEvents(self.calls, self.executor, self.dispatcher.post, now=now)
+        self.recovery = Recovery(
+            self.calls, self.executor, self.dispatcher, app=settings.ari_app,
+            login_agents=settings.login_agents, now=now,
+        )  # fmt: skip
+        self.watcher = ConfigWatcher(
+            settings.config_dir, self.apply_config, interval=settings.config_poll_interval
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self, *, connect_timeout: float | None = 10.0) -> None:
-        """Start dispatching and connect to Asterisk; log in ``settings.login_agents``."""
+        """Start dispatching, watching the config and connecting to Asterisk. The first
+        connect logs in ``settings.login_agents``; each (re)connect restores the calls
+        found on Asterisk (`recovery`) before the first live event is read."""
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.client.run(), name="ari-events"),
+            asyncio.create_task(self.watcher.run(), name="config-watcher"),
         ]
         if connect_timeout is not None:
             async with asyncio.timeout(connect_timeout):
                 await self.client.connected.wait()
-        for agent in self.settings.login_agents:
-            await self.login(agent)
+
+    async def apply_config(self, config: Config) -> None:
+        """A new configuration, through the dispatcher: calls keep their order."""
+        await self.dispatcher.request(ev.ConfigLoaded(self.now(), config.routing_spec()))
+        self.executor.config = config
+
+    def reload(self) -> None:
+        """Re-read the configuration directory now (SIGHUP)."""
+        self.watcher.trigger()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -120,10 +139,7 @@ class Engine:
                 self.executor.fail(call)
 
     async def _on_resync(self, snapshot: Snapshot) -> None:
-        # TODO(issue 3, part 4): rebuild waiting and talking calls from the snapshot and the
-        # CC_* variables set on arrival (restart recovery).
-        log.info("resync server=%s channels=%d bridges=%d (not yet recovered)",
-                 snapshot.server, len(snapshot.channels), len(snapshot.bridges))  # fmt: skip
+        await self.recovery.resync(snapshot)
 
     def _execute(self, command: cmd.Command) -> None:
         self.executor.execute(command)
@@ -154,9 +170,14 @@ async def serve(settings: EngineSettings, stop: asyncio.Event | None = None) -> 
         log.info("engine starting ari=%s app=%s config=%s (%s)", settings.ari_url,
                  settings.ari_app, settings.config_dir, config.summary())  # fmt: skip
         await engine.start(connect_timeout=None)
+        hup = getattr(signal, "SIGHUP", None)
+        if hup is not None:
+            loop.add_signal_handler(hup, engine.reload)
         try:
             await stop.wait()
         finally:
+            if hup is not None:
+                loop.remove_signal_handler(hup)
             await engine.stop()
             for signum in signals:
                 loop.remove_signal_handler(signum)

@@ -30,10 +30,21 @@ class Journal(Protocol):
     def record(self, event: ev.Event, commands: Sequence[cmd.Command]) -> None: ...
 
 
+Skip = Callable[[cmd.Command], bool]
+Handle = Callable[[ev.Event, Skip], list[cmd.Command]]
+"""Within `exclusive`: handle one event now; commands `skip` selects are neither executed,
+journaled nor logged. Returns every command; the core's exception is raised."""
+
+
+def _keep(command: cmd.Command) -> bool:
+    return False
+
+
 @dataclass(slots=True)
 class _Item:
-    event: ev.Event
+    event: ev.Event | None
     reply: asyncio.Future[list[cmd.Command]] | None = None
+    body: Callable[[Handle], None] | None = None
 
 
 def call_of(item: ev.Event | cmd.Command) -> str:
@@ -69,6 +80,13 @@ class Dispatcher:
         self._inbox.put_nowait(_Item(event, reply))
         return await reply
 
+    async def exclusive(self, body: Callable[[Handle], None]) -> None:
+        """Run ``body`` in the dispatcher's task, between two events: nothing else touches
+        the router meanwhile (restart recovery feeds a whole batch this way)."""
+        reply: asyncio.Future[list[cmd.Command]] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Item(None, reply, body))
+        await reply
+
     @property
     def pending(self) -> int:
         return self._inbox.qsize()
@@ -81,12 +99,35 @@ class Dispatcher:
         while True:
             item = await self._inbox.get()
             try:
-                self._handle(item)
+                if item.body is not None and item.reply is not None:
+                    self._run_body(item.body, item.reply)
+                else:
+                    self._handle(item)
             finally:
                 self._inbox.task_done()
 
+    def _run_body(
+        self, body: Callable[[Handle], None], reply: asyncio.Future[list[cmd.Command]]
+    ) -> None:
+        try:
+            body(self._handle_now)
+        except Exception as exc:
+            if not reply.done():
+                reply.set_exception(exc)
+            return
+        if not reply.done():
+            reply.set_result([])
+
+    def _handle_now(self, event: ev.Event, skip: Skip = _keep) -> list[cmd.Command]:
+        commands = self.router.handle(event)
+        self.handled += 1
+        self._carry_out(event, [c for c in commands if not skip(c)])
+        return commands
+
     def _handle(self, item: _Item) -> None:
         event = item.event
+        if event is None:
+            return
         try:
             commands = self.router.handle(event)
         except Exception as exc:
@@ -102,6 +143,9 @@ class Dispatcher:
         self.handled += 1
         if item.reply is not None and not item.reply.done():
             item.reply.set_result(commands)
+        self._carry_out(event, commands)
+
+    def _carry_out(self, event: ev.Event, commands: Sequence[cmd.Command]) -> None:
         for command in commands:
             self._log(command)
             try:

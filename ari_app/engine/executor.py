@@ -165,12 +165,21 @@ class Executor:
         if target is not None and target.kind is TargetKind.QUEUE:
             # Straight into another queue: still in the holding bridge, still hearing music.
             record.queue = target.value
-            self._post(ev.CallEnqueued(self._now(), record.id, target.value, record.number))
+            now = self._now()
+            self._post(ev.CallEnqueued(now, record.id, target.value, record.number))
+            self._chain(record.id, lambda: self._mark(record, target.value, now))
             return
         record.leaving = True
         log.info("leave call=%s queue=%s reason=%s target=%s",
                  record.id, command.queue, command.reason, target)  # fmt: skip
         self._chain(record.id, lambda: self._send_on(record, target))
+
+    async def _mark(self, record: Call, queue: str, entered: float) -> None:
+        """The queue and entry time a restarted engine restores the caller with."""
+        await asyncio.gather(
+            self.channels.set_variable(record.channel, "CC_QUEUE", queue),
+            self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{entered:.3f}"),
+        )
 
     async def _send_on(self, record: Call, target: Target | None) -> None:
         if target is not None and target.kind is TargetKind.HANGUP:
@@ -217,6 +226,14 @@ class Executor:
             return
         self._post(ev.CallEnqueued(now, record.id, entry.queue, record.number,
                                    entry.attributes, entry.priority))  # fmt: skip
+
+    def hold(self, record: Call) -> None:
+        """Into a new holding bridge with music (a restored caller found outside one)."""
+        self._chain(record.id, lambda: self._hold(record))
+
+    def hang_up_stray(self, channel: str, call: str) -> None:
+        """A channel of ``call`` the engine does not know (any more): hang it up."""
+        self._chain(call or channel, lambda: self._hang_up(channel))
 
     async def _variable(self, record: Call, name: str) -> str | None:
         try:

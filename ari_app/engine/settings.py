@@ -56,7 +56,10 @@ class EngineSettings(BaseModel):
     fallback_extension: str = "s"
     fallback_priority: int = 1
     login_agents: tuple[str, ...] = ()
-    """Agents logged in when the engine starts (until consoles log agents in, issue 6)."""
+    """Agents logged in when the engine starts (until consoles log agents in, issue 6),
+    and again after a restart, before the calls found on Asterisk are restored."""
+    config_poll_interval: float = Field(default=2.0, ge=0)
+    """Seconds between looks at the config directory's files; 0: reload on SIGHUP only."""
 
 
 def load_settings(

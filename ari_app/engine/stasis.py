@@ -81,6 +81,11 @@ class StasisEvents:
         channel = event.channel
         kind = event.args[0] if event.args else "inbound"
         if kind == "inbound":
+            if self.calls.get(channel.id) is not None:
+                # Arrived between the websocket's connect and the resync's GET /channels:
+                # the recovery found it first and already admitted it.
+                log.info("caller already admitted call=%s", channel.id)
+                return
             exten = event.args[1] if len(event.args) > 1 else ""
             if not exten and channel.dialplan is not None:
                 exten = channel.dialplan.exten
@@ -91,8 +96,11 @@ class StasisEvents:
         elif kind == "agent":
             leg = self.calls.leg_of_channel(channel.id)
             if leg is None:
-                # Cancelled while it was being answered: its hang-up is already on its way.
+                # Cancelled while it was being answered, or rung by an engine before a
+                # restart: hang it up (again; a second hang-up of a leaving leg is harmless).
                 log.info("late agent answer channel=%s args=%s", channel.id, event.args)
+                call = event.args[1] if len(event.args) > 1 else ""
+                self.executor.hang_up_stray(channel.id, call)
                 return
             leg.answered = True
             self._post(ev.AgentAnswered(self._now(), leg.call, leg.agent))

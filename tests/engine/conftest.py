@@ -101,7 +101,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     ast = SimAsterisk(endpoints=Endpoints())
     server = await SimServer(ast).start()
     settings = EngineSettings(
-        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf)
+        ari_url=server.url,
+        ari_password=SecretStr("secret"),
+        config_dir=str(conf),
+        config_poll_interval=0.05,
     )
     async with (
         await Store.open(tmp_path / "cc.db") as store,

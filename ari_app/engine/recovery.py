@@ -1,0 +1,334 @@
+"""Restart recovery: on every (re)connect, rebuild what the engine knows from Asterisk.
+
+Asterisk keeps the channels and bridges while the engine is dead (reconnect.md); what
+it does not keep is the engine's view. On each resync snapshot (``GET /channels`` and
+``GET /bridges``, read after the websocket is up):
+
+* **Known calls** (a reconnect of a live engine): a caller or agent leg that vanished
+  while no socket was connected is reported gone now; a leg answered meanwhile (its
+  StasisStart was lost) is reported answered.
+* **Unknown callers in the app** (a restarted engine), read from the ``CC_*`` variables
+  set on arrival (``CC_QUEUE``, ``CC_PRIORITY``, ``CC_ENQUEUED_AT``):
+
+  - talking to an agent in a mixing bridge: adopted, so a hang-up ends the call
+    (COMPLETECALLER / COMPLETEAGENT) and the agent goes on to wrap-up;
+  - waiting: re-enqueued with their original entry time and priority (``CallEnqueued``
+    with ``entered``), oldest first, so the line keeps its order and wait times;
+  - not yet enqueued (no ``CC_ENQUEUED_AT``): admitted again, as on arrival.
+
+* **Agent legs not answered** (ringing when the engine died, ``cc-leg-*`` outside the
+  app) and answered legs without their caller are hung up *before* any agent is offered
+  a call again, so nobody is rung twice; their callers are offered again.
+
+The core learns all of it in one ``Dispatcher.exclusive`` batch: first each adopted
+call is replayed (its agent logs in, the call is enqueued while that agent is the only
+one free, the Ring it causes is not carried out and is answered at once, the Connect
+finds the bridge already there), then the agents of ``login_agents`` log in (on the
+first connect only), then the waiting callers are enqueued, oldest first. The
+queue_log lines ENTERQUEUE and CONNECT of a restored call are **skipped** (the dead
+engine wrote them); the engine logs ``restored call=... state=waiting|talking``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from ari_app.client import AriError, Bridge, Channel, Snapshot
+from ari_app.engine.calls import Call, CallTable, Leg
+from ari_app.engine.dispatcher import Dispatcher, Handle
+from ari_app.engine.entry import VARIABLES, entry_for
+from ari_app.engine.executor import Executor
+from callcenter.core import commands as cmd
+from callcenter.core import events as ev
+from callcenter.core.expression import Value
+from callcenter.core.states import AgentState, CallState
+
+log = logging.getLogger(__name__)
+
+ENQUEUED_AT = "CC_ENQUEUED_AT"
+LEG_PREFIX = "cc-leg-"
+BRIDGE_PREFIX = "cc-"
+REPLAYED_VERBS = frozenset({"ENTERQUEUE", "CONNECT"})
+
+
+@dataclass(slots=True)
+class Restored:
+    record: Call
+    queue: str
+    priority: int
+    entered: float
+    attributes: dict[str, Value]
+    leg: Leg | None = None  # the answered agent leg of a talking call
+
+
+def stasis_args(channel: Channel, app: str) -> list[str] | None:
+    """The arguments of ``Stasis(app,...)`` the channel is in, or None (not in the app)."""
+    dp = channel.dialplan
+    if dp is None or dp.app_name != "Stasis":
+        return None
+    name, *args = dp.app_data.split(",")
+    return args if name == app else None
+
+
+class Recovery:
+    def __init__(
+        self,
+        calls: CallTable,
+        executor: Executor,
+        dispatcher: Dispatcher,
+        *,
+        app: str,
+        login_agents: Sequence[str] = (),
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.calls = calls
+        self.executor = executor
+        self.dispatcher = dispatcher
+        self.app = app
+        self.login_agents = tuple(login_agents)
+        self._now = now
+        self._first = True
+
+    async def resync(self, snapshot: Snapshot) -> None:
+        channels = {c.id: c for c in snapshot.channels}
+        bridge_of: dict[str, Bridge] = {}
+        for bridge in snapshot.bridges:
+            for member in bridge.channels:
+                bridge_of[member] = bridge
+        self._settle_known(channels)
+        callers: list[Channel] = []
+        agents: dict[str, tuple[Channel, str, str]] = {}  # by call: leg channel, call, agent
+        strays: list[str] = []
+        for channel in snapshot.channels:
+            if channel.id in self.calls.calls or self.calls.leg_of_channel(channel.id):
+                continue
+            args = stasis_args(channel, self.app)
+            if args is None:
+                if channel.id.startswith(LEG_PREFIX) and ";" not in channel.id:
+                    strays.append(channel.id)  # rang when the engine died: not answered
+                continue
+            kind = args[0] if args else "inbound"
+            if kind == "inbound":
+                callers.append(channel)
+            elif kind == "agent" and len(args) >= 3:
+                agents[args[1]] = (channel, args[1], args[2])
+        restored = await asyncio.gather(
+            *(self._read(c, snapshot.server, bridge_of) for c in callers)
+        )
+        talking: list[Restored] = []
+        waiting: list[Restored] = []
+        for channel, item in zip(callers, restored, strict=True):
+            found = agents.pop(channel.id, None)
+            if item is None:  # admitted again as a new arrival: no agent of its own yet
+                if found is not None:
+                    strays.append(found[0].id)
+                continue
+            mixing = bridge_of.get(channel.id)
+            if (
+                found is not None and mixing is not None and mixing.bridge_type == "mixing"
+                and found[0].id in mixing.channels
+            ):  # fmt: skip
+                item.record.mixing = mixing.id
+                item.leg = Leg(found[0].id, channel.id, found[2], answered=True)
+                talking.append(item)
+            else:
+                if found is not None:
+                    strays.append(found[0].id)
+                if mixing is not None and mixing.bridge_type == "mixing":
+                    # Its agent hung up while the engine was dead: the call is over.
+                    log.info("restore call=%s: agent already gone, hanging up", channel.id)
+                    strays.append(channel.id)
+                    continue
+                if mixing is not None:
+                    item.record.holding = mixing.id
+                waiting.append(item)
+        strays += [leg.id for leg, _, _ in agents.values()]  # answered, caller gone
+        # Nobody rung twice: every agent leg from before is gone before anyone is offered.
+        await asyncio.gather(*(self._hang_up(channel) for channel in strays))
+        await self._destroy_empty(snapshot.bridges)
+        waiting.sort(key=lambda r: (-r.priority, r.entered))
+        for item in [*talking, *waiting]:
+            self.calls.add(item.record)
+            if item.leg is not None:
+                self.calls.add_leg(item.leg)
+        await self.dispatcher.exclusive(lambda handle: self._replay(handle, talking, waiting))
+        for item in waiting:
+            if item.record.holding is None and not item.record.gone:
+                self.executor.hold(item.record)
+        log.info("restore server=%s waiting=%d talking=%d hung_up=%d",
+                 snapshot.server, len(waiting), len(talking), len(strays))  # fmt: skip
+
+    # -- a live engine that reconnects -------------------------------------------------------
+
+    def _settle_known(self, channels: dict[str, Channel]) -> None:
+        # Callers who left first, so that an agent freed below is not offered one of them.
+        for record in list(self.calls.calls.values()):
+            if record.channel not in channels and not record.leaving:
+                log.info("caller gone while disconnected call=%s", record.id)
+                self.executor.caller_gone(record)
+        for record in list(self.calls.calls.values()):
+            if record.channel not in channels:
+                continue
+            for leg in list(record.legs.values()):
+                live = channels.get(leg.channel)
+                if live is None:
+                    if leg.answered:
+                        self.executor.agent_gone(leg)
+                    else:
+                        self.executor.leg_failed(leg, "gone while disconnected")
+                elif not leg.answered and stasis_args(live, self.app) is not None:
+                    leg.answered = True  # its StasisStart was missed
+                    self.dispatcher.post(ev.AgentAnswered(self._now(), leg.call, leg.agent))
+
+    # -- reading a caller back -----------------------------------------------------------------
+
+    async def _read(
+        self, channel: Channel, server: str, bridge_of: dict[str, Bridge]
+    ) -> Restored | None:
+        names = (*VARIABLES, ENQUEUED_AT)
+        values = await asyncio.gather(*(self._variable(channel.id, n) for n in names))
+        variables = {n: v for n, v in zip(names, values, strict=True) if v}
+        exten = args_exten(channel, self.app)
+        record = Call(channel.id, channel.id, server, exten, channel.caller.number)
+        entered = _float(variables.get(ENQUEUED_AT))
+        if entered is None or "CC_QUEUE" not in variables:
+            # Arrived but was not enqueued yet: admit it again, as a new arrival.
+            bridge = bridge_of.get(channel.id)
+            record.holding = bridge.id if bridge is not None else None
+            log.info("restore call=%s: not enqueued yet, admitting again", channel.id)
+            self.calls.add(record)
+            self.executor.admit(record)
+            return None
+        entry = entry_for(self.executor.config, exten, variables)
+        if entry is None:  # cannot happen with CC_QUEUE set; never strand the caller anyway
+            self.calls.add(record)
+            self.executor.admit(record)
+            return None
+        record.queue = entry.queue
+        return Restored(record, entry.queue, entry.priority, entered, dict(entry.attributes))
+
+    async def _variable(self, channel: str, name: str) -> str | None:
+        try:
+            return await self.executor.channels.get_variable(channel, name)
+        except AriError:
+            return None
+
+    async def _hang_up(self, channel: str) -> None:
+        log.info("restore hang-up channel=%s", channel)
+        try:
+            await self.executor.channels.hangup(channel)
+        except AriError as exc:
+            log.debug("restore hang-up failed channel=%s error=%s", channel, exc)
+
+    async def _destroy_empty(self, bridges: Sequence[Bridge]) -> None:
+        for bridge in bridges:
+            if bridge.id.startswith(BRIDGE_PREFIX) and not bridge.channels:
+                try:
+                    await self.executor.bridges.destroy(bridge.id)
+                except AriError as exc:
+                    log.debug("restore bridge destroy failed bridge=%s error=%s", bridge.id, exc)
+
+    # -- the core's side, in the dispatcher's task -------------------------------------------------
+
+    def _replay(self, handle: Handle, talking: list[Restored], waiting: list[Restored]) -> None:
+        router = self.dispatcher.router
+        now = self._now()
+
+        def login(agent: str) -> None:
+            if agent not in router.agents:
+                log.warning("restore login agent=%s: not in the configuration", agent)
+            elif router.agent_state(agent) is AgentState.LOGGED_OUT:
+                try:
+                    handle(ev.AgentLoggedIn(now, agent), _never)
+                except Exception:
+                    log.exception("restore login failed agent=%s", agent)
+                    return
+                log.info("restore login agent=%s", agent)
+
+        for item in talking:
+            if item.leg is not None:
+                self._adopt(handle, item, item.leg.agent, login, now)
+        if self._first:  # later reconnects keep whoever logged out meanwhile logged out
+            self._first = False
+            for agent in self.login_agents:
+                login(agent)
+        for item in waiting:
+            call = item.record.id
+            try:
+                handle(self._enqueued(item, now), partial(_replayed, call=call))
+            except Exception:
+                log.exception("restore failed call=%s", call)
+                self.executor.fail(call)
+                continue
+            log.info("restored call=%s state=waiting queue=%s priority=%d waited_s=%.1f",
+                     call, item.queue, item.priority, now - item.entered)  # fmt: skip
+
+    def _adopt(
+        self, handle: Handle, item: Restored, agent: str, login: Callable[[str], None], now: float
+    ) -> None:
+        """The caller and ``agent`` talk: make the core see it so (enqueue, ring, answer)."""
+        call = item.record.id
+        router = self.dispatcher.router
+
+        def skip(command: cmd.Command) -> bool:
+            # Not carried out: the ring (the agent already talks), the bridge (it exists),
+            # a refusal (the talk goes on whatever the queue says now), and the queue_log
+            # lines the dead engine already wrote.
+            if isinstance(command, cmd.Ring | cmd.Connect | cmd.CancelRing | cmd.LeaveQueue):
+                return getattr(command, "call", "") == call
+            return _replayed(command, call)
+
+        try:
+            login(agent)
+            handle(self._enqueued(item, now), skip)
+            caller = router.calls.get(call)
+            if caller is None or agent not in caller.ringing:
+                raise RuntimeError(f"agent {agent} was not offered call {call}")
+            handle(ev.AgentAnswered(now, call, agent), skip)
+            if router.call_state(call) is not CallState.CONNECTED:
+                raise RuntimeError(f"call {call} did not connect to {agent}")
+        except Exception as exc:
+            # The core cannot see this call (agent unknown, not a member any more): it goes on
+            # in Asterisk, and ends when either side hangs up, without queue_log lines.
+            log.warning("restore call=%s agent=%s: talking, not in the core (%s)", call, agent, exc)
+            if router.calls.get(call) is not None:
+                handle(ev.CallerHungUp(now, call), lambda c: True)
+            return
+        log.info("restored call=%s state=talking queue=%s agent=%s bridge=%s",
+                 call, item.queue, agent, item.record.mixing)  # fmt: skip
+
+    @staticmethod
+    def _enqueued(item: Restored, now: float) -> ev.CallEnqueued:
+        record = item.record
+        return ev.CallEnqueued(now, record.id, item.queue, record.number, item.attributes,
+                               item.priority, entered=item.entered)  # fmt: skip
+
+
+def args_exten(channel: Channel, app: str) -> str:
+    args = stasis_args(channel, app) or []
+    if len(args) > 1 and args[1]:
+        return args[1]
+    return channel.dialplan.exten if channel.dialplan is not None else ""
+
+
+def _replayed(command: cmd.Command, call: str) -> bool:
+    return (
+        isinstance(command, cmd.QueueLog) and command.call == call
+        and command.verb in REPLAYED_VERBS
+    )  # fmt: skip
+
+
+def _never(command: cmd.Command) -> bool:
+    return False
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

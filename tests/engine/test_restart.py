@@ -1,0 +1,196 @@
+"""SIGKILL mid-traffic, then a new engine on the same (simulated) Asterisk: the waiting
+callers keep their order and wait, the talking call goes on and completes, the leg that
+was ringing is hung up before its caller is offered again, and nobody is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from ari_app.engine import Engine, EngineSettings
+from callcenter.config import Config, load_config
+from callcenter.store import Store, StoreWriter
+from callcenter.store.journal import Journal
+from sim import Answer, Endpoints, NoAnswer, SimAsterisk, SimServer
+from tests.engine.conftest import CONFIG, until
+
+# Long rings here: a leg still rings when the engine dies.
+RESTART_CONFIG = CONFIG.replace("ring_timeout: 1", "ring_timeout: 5")
+
+
+async def kill(engine: Engine) -> None:
+    """As SIGKILL would: every task of the engine stops where it is, nothing is cleaned up
+    on Asterisk (the websocket closes, as the kernel closes a dead process's sockets)."""
+    tasks = [*engine._tasks, *engine.executor._tails.values()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    engine.clock.cancel_all()  # its timers died with it
+
+
+@dataclass
+class Site:
+    ast: SimAsterisk
+    server: SimServer
+    config: Config
+    settings: EngineSettings
+    store: Store
+    writer: StoreWriter
+
+    async def engine(self) -> Engine:
+        engine = Engine(self.settings, self.config, journal=Journal(self.writer))
+        await engine.start(connect_timeout=5)
+        return engine
+
+    async def queue_log(self, call: str) -> list[str]:
+        await self.writer.flush()
+        return [line.verb for line in await self.store.queue_log(call=call)]
+
+    def index(self, type_: str, channel: str) -> int:
+        """Where in the event log `channel`'s first `type_` event is."""
+        for i, event in enumerate(self.ast.bus.log):
+            ids = (event.get("channel", {}).get("id"), event.get("peer", {}).get("id"))
+            if event["type"] == type_ and channel in ids:
+                return i
+        raise AssertionError(f"no {type_} for {channel}")
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "center.yaml").write_text(textwrap.dedent(RESTART_CONFIG), encoding="utf-8")
+    ast = SimAsterisk(endpoints=Endpoints())
+    server = await SimServer(ast).start()
+    settings = EngineSettings(
+        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf),
+        login_agents=("1001", "1002"), config_poll_interval=0,
+    )  # fmt: skip
+    async with (
+        await Store.open(tmp_path / "cc.db") as store,
+        StoreWriter(store, flush_interval=0.01) as writer,
+    ):
+        try:
+            yield Site(ast, server, load_config(conf), settings, store, writer)
+        finally:
+            await server.close()
+
+
+def bridge_of(ast: SimAsterisk, channel: str) -> tuple[str, bool] | None:
+    live = ast.channels.get(channel)
+    if live is None or live.bridge is None:
+        return None
+    bridge = ast.bridges[live.bridge]
+    return bridge.bridge_type, bridge.moh
+
+
+def together(ast: SimAsterisk, a: str, b: str) -> bool:
+    first, second = ast.channels.get(a), ast.channels.get(b)
+    return bool(first and second and first.bridge and first.bridge == second.bridge)
+
+
+def dials(site: Site, endpoint: str) -> list[str]:
+    return [
+        e["peer"]["id"]
+        for e in site.ast.bus.log
+        if e["type"] == "Dial" and e["dialstatus"] == ""
+        and e["peer"]["name"].startswith(endpoint + "-")
+    ]  # fmt: skip
+
+
+async def test_sigkill_restart_keeps_order_waits_and_the_talking_call(site: Site) -> None:
+    ast = site.ast
+    ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
+    ast.endpoints.set("PJSIP/1002", NoAnswer())
+    first = await site.engine()
+
+    talking = ast.inject_caller("800", args=("inbound", "800"))
+    await until(lambda: dials(site, "PJSIP/1001"))
+    (agent_leg,) = dials(site, "PJSIP/1001")
+    await until(lambda: together(site.ast, talking.id, agent_leg))
+    rung = ast.inject_caller("800", args=("inbound", "800"))  # rings 1002, who never answers
+    await until(lambda: dials(site, "PJSIP/1002"))
+    (ringing_leg,) = dials(site, "PJSIP/1002")
+    waiting = [ast.inject_caller("800", args=("inbound", "800")) for _ in range(3)]
+    await until(lambda: len(first.router.line("sales")) == 4)
+    assert first.router.line("sales") == [rung.id] + [c.id for c in waiting]
+    entered = {c: first.router.calls[c].entered for c in first.router.line("sales")}
+
+    await kill(first)
+    await until(lambda: not ast.bus.connected("callcenter"))
+    assert ringing_leg in ast.channels  # still ringing: nobody hung it up
+    ast.endpoints.set("PJSIP/1002", Answer(after=0.05))  # 1002 answers from now on
+
+    second = await site.engine()
+    try:
+        # The leg that rang is gone before 1002 is rung again, for the same caller.
+        await until(lambda: len(dials(site, "PJSIP/1002")) == 2)
+        new_leg = dials(site, "PJSIP/1002")[1]
+        assert site.index("ChannelDestroyed", ringing_leg) < site.index("Dial", new_leg)
+        await until(lambda: together(site.ast, rung.id, new_leg))
+        # The others wait, in their order, with their original entry times.
+        assert second.router.line("sales") == [c.id for c in waiting]
+        for call in second.router.line("sales"):
+            assert second.router.calls[call].entered == pytest.approx(entered[call], abs=1e-3)
+        for caller in waiting:
+            assert bridge_of(site.ast, caller.id) == ("holding", True)
+        # The talking call was adopted: still bridged, the agent on the call.
+        assert together(site.ast, talking.id, agent_leg)
+        assert str(second.router.agent_state("1001")) == "on_call"
+        assert len(dials(site, "PJSIP/1001")) == 1  # nobody rung twice
+
+        ast.remote_hangup(talking.id)
+        await until(lambda: agent_leg not in ast.channels)
+        # Nobody lost: 1001 is free again and takes the longest waiting caller.
+        await until(lambda: second.router.line("sales") == [c.id for c in waiting[1:]])
+        await second.idle()
+        assert await site.queue_log(talking.id) == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+        assert await site.queue_log(rung.id) == ["ENTERQUEUE", "CONNECT"]
+        # No second ENTERQUEUE for a restored caller.
+        assert await site.queue_log(waiting[0].id) == ["ENTERQUEUE", "CONNECT"]
+        for caller in waiting[1:]:
+            assert await site.queue_log(caller.id) == ["ENTERQUEUE"]
+        assert all(c.id in ast.channels for c in waiting)
+    finally:
+        await second.stop()
+        await first.executor.aclose()
+        await first.client.aclose()
+
+
+async def test_reconnect_settles_what_happened_while_disconnected(site: Site) -> None:
+    """Same engine, lost websocket: hang-ups Asterisk did not replay are found on resync."""
+    ast = site.ast
+    ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
+    ast.endpoints.set("PJSIP/1002", NoAnswer())
+    engine = await site.engine()
+    try:
+        talking = ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: dials(site, "PJSIP/1001"))
+        (agent_leg,) = dials(site, "PJSIP/1001")
+        await until(lambda: together(ast, talking.id, agent_leg))
+        rung = ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: dials(site, "PJSIP/1002"))
+        left = ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: len(engine.router.line("sales")) == 2)
+
+        for writer in list(site.server._writers):  # the network drops every connection
+            writer.transport.abort()
+        await until(lambda: not ast.bus.connected("callcenter"))
+        ast.remote_hangup(left.id)  # nobody hears these two hang-ups
+        ast.remote_hangup(agent_leg)
+        await until(lambda: ast.bus.connected("callcenter"))
+
+        await until(lambda: talking.id not in ast.channels)  # the agent's hang-up ends it
+        await until(lambda: engine.router.line("sales") == [rung.id])
+        await engine.idle()
+        assert await site.queue_log(talking.id) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+        assert await site.queue_log(left.id) == ["ENTERQUEUE", "ABANDON"]
+        assert rung.id in ast.channels
+    finally:
+        await engine.stop()
