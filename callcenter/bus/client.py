@@ -1,0 +1,188 @@
+"""A small aiomqtt wrapper that speaks the bus's topics and schemas.
+
+- :class:`BusClient` connects with a user name and password, publishes models
+  (retained where the topic kind says so), subscribes, and yields parsed
+  messages. A payload that is too big, not JSON or not the topic's schema is
+  logged and dropped; it never reaches the caller.
+- :meth:`BusClient.request` sends an agent command and waits for its reply.
+- :func:`run_with_reconnect` keeps a session alive across broker restarts,
+  with exponential backoff; ``on_connect`` re-subscribes and resyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import aiomqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from callcenter.bus import topics
+from callcenter.bus.schemas import (
+    MAX_PAYLOAD_BYTES,
+    AgentCommand,
+    AnyMessage,
+    BusMessage,
+    MessageError,
+    Reply,
+    decode,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+
+class BusAccessDeniedError(PermissionError):
+    """The broker refused a subscription."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusSettings:
+    host: str
+    port: int
+    username: str
+    password: str
+    identifier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    topic: topics.Topic
+    message: AnyMessage
+    retained: bool
+
+
+def parse_received(topic_name: str, payload: object, *, retained: bool = False) -> Received | None:
+    """The parsed message, or None (logged) if the topic or payload is not valid."""
+    topic = topics.parse(topic_name)
+    if topic is None:
+        log.warning("bus: dropped message on unknown topic %r", topic_name)
+        return None
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if not isinstance(payload, bytes | bytearray):
+        log.warning("bus: dropped non-binary payload on %r", topic_name)
+        return None
+    try:
+        message = decode(topic, bytes(payload))
+    except MessageError as error:
+        log.warning("bus: dropped malformed message on %r: %s", topic_name, error)
+        return None
+    return Received(topic, message, retained)
+
+
+class BusClient:
+    def __init__(self, settings: BusSettings) -> None:
+        self.settings = settings
+        self._client = aiomqtt.Client(
+            settings.host,
+            settings.port,
+            username=settings.username,
+            password=settings.password,
+            identifier=settings.identifier or f"{settings.username}-{uuid.uuid4().hex[:8]}",
+        )
+        self._backlog: deque[Received] = deque()
+
+    async def __aenter__(self) -> Self:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.__aexit__(exc_type, exc, tb)
+
+    async def publish(
+        self, topic: str, message: BusMessage, *, retain: bool | None = None, qos: int = 1
+    ) -> None:
+        """Publish ``message``; ``retain`` defaults to what the topic's kind asks for."""
+        parsed = topics.parse(topic)
+        if parsed is None:
+            raise ValueError(f"not a bus topic: {topic!r}")
+        if retain is None:
+            retain = parsed.kind in topics.RETAINED
+        await self._client.publish(topic, encode(message), qos=qos, retain=retain)
+
+    async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        granted = await self._client.subscribe(topic_filter, qos=qos)
+        for code in granted:
+            if code.is_failure if isinstance(code, ReasonCode) else code >= 0x80:
+                raise BusAccessDeniedError(f"broker refused subscription to {topic_filter!r}")
+
+    async def messages(self) -> AsyncIterator[Received]:
+        """Valid messages, in order; malformed ones are logged and skipped."""
+        while self._backlog:
+            yield self._backlog.popleft()
+        async for raw in self._client.messages:
+            received = self._parse(raw)
+            if received is not None:
+                yield received
+
+    def _parse(self, raw: aiomqtt.Message) -> Received | None:
+        payload = raw.payload
+        if isinstance(payload, bytes | bytearray) and len(payload) > MAX_PAYLOAD_BYTES:
+            log.warning(
+                "bus: dropped oversized message on %r (%d bytes)", raw.topic.value, len(payload)
+            )
+            return None
+        return parse_received(raw.topic.value, payload, retained=raw.retain)
+
+    async def request(self, agent: str, command: AgentCommand, wait: float = 5.0) -> Reply:
+        """Send ``command`` as ``agent`` and wait for the engine's reply.
+
+        Other messages that arrive meanwhile are kept for :meth:`messages`.
+        """
+        reply_topic = topics.agent_reply(agent, command.request_id)
+        await self.subscribe(reply_topic)
+        try:
+            await self.publish(topics.agent_cmd(agent), command)
+            async with asyncio.timeout(wait):
+                async for raw in self._client.messages:
+                    received = self._parse(raw)
+                    if received is None:
+                        continue
+                    message = received.message
+                    if isinstance(message, Reply) and message.request_id == command.request_id:
+                        return message
+                    self._backlog.append(received)
+        finally:
+            await self._client.unsubscribe(reply_topic)
+        raise aiomqtt.MqttError("message stream ended before the reply")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def run_with_reconnect(
+    settings: BusSettings,
+    session: Callable[[BusClient], Awaitable[None]],
+    *,
+    initial_backoff: float = 0.1,
+    max_backoff: float = 5.0,
+) -> None:
+    """Run ``session`` on a connected client; reconnect with backoff when the link drops.
+
+    ``session`` subscribes (retained topics then resync it) and consumes messages;
+    when it returns normally, so does this. Cancel the task to stop.
+    """
+    backoff = initial_backoff
+    while True:
+        try:
+            async with BusClient(settings) as client:
+                backoff = initial_backoff
+                await session(client)
+                return
+        except aiomqtt.MqttError as error:
+            log.warning("bus: connection lost (%s); retrying in %.1f s", error, backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, max_backoff)

@@ -1,0 +1,321 @@
+"""Bus message schemas (pydantic v2), one per topic kind, built from the core's commands.
+
+Rules every message follows:
+
+- ``v`` is the schema version (:data:`SCHEMA_VERSION`); a message with another
+  version is rejected, not guessed at.
+- Unknown fields are rejected (``extra="forbid"``), so a typo is an error.
+- Payloads are UTF-8 JSON, at most :data:`MAX_PAYLOAD_BYTES`; the size is checked
+  before parsing, so an oversized payload costs nothing to refuse.
+- Text that comes from a caller (caller ID name, notes, tags) is a plain ``str``:
+  stored and sent verbatim, length-limited, never interpreted. A console must
+  show it literally (no markup); see issue 6.
+- Commands carry a ``request_id``; the engine answers each on
+  ``cc/v1/agents/{agent}/reply/{request_id}`` with a :class:`Reply` (``ok`` and,
+  when not ok, an ``error``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from callcenter.bus.topics import Topic, TopicKind
+from callcenter.core.commands import AgentStateChanged, CallStateChanged, Connect, Ring
+from callcenter.core.queue import QueueStats
+from callcenter.core.states import AgentState, CallState, CallTrigger
+
+SCHEMA_VERSION: Literal[1] = 1
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_TEXT = 2000  # notes, caller name, error messages
+MAX_LIST = 100
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Short = Annotated[str, StringConstraints(max_length=128)]
+Scalar = Annotated[str, StringConstraints(max_length=MAX_TEXT)] | int | float | bool
+
+
+class MessageError(ValueError):
+    """A payload that is not a valid message (too big, not JSON, wrong shape)."""
+
+
+class BusMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = SCHEMA_VERSION
+
+
+class AgentStateMessage(BusMessage):
+    """Retained on ``agents/{agent}/state``: the agent's state and since when."""
+
+    agent: Id
+    state: AgentState
+    previous: AgentState
+    cause: Short = ""
+    reason: Short = ""  # pause reason
+    call: Id | Literal[""] = ""
+    since: float  # epoch seconds the agent entered ``state``
+
+
+class OfferMessage(BusMessage):
+    """On ``agents/{agent}/offer``: a call offered to the agent, with the screen pop."""
+
+    call: Id
+    agent: Id
+    queue: Id
+    timeout: float
+    offered_at: float
+    callback_number: Short = ""
+    caller_number: Short = ""
+    caller_name: Text = ""  # caller-supplied: show literally
+    vip: bool = False
+    tags: Annotated[list[Short], Field(max_length=MAX_LIST)] = []
+    ivr_path: Annotated[list[Short], Field(max_length=MAX_LIST)] = []
+    waited: float = 0.0
+
+
+class CommandAction(StrEnum):
+    LOGIN = "login"
+    LOGOUT = "logout"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    ANSWER = "answer"
+    HANGUP = "hangup"
+    HOLD = "hold"
+    RESUME = "resume"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    TRANSFER = "transfer"
+    CONFERENCE = "conference"
+    DTMF = "dtmf"
+    WRAP_UP = "wrap_up"
+    RESYNC = "resync"
+
+
+class AgentCommand(BusMessage):
+    """On ``agents/{agent}/cmd``: a console asks the engine to act for that agent.
+
+    The acting agent is the one in the topic, never a field of the payload.
+    """
+
+    request_id: Id
+    action: CommandAction
+    params: Annotated[dict[Short, Scalar], Field(max_length=32)] = {}
+
+
+class Reply(BusMessage):
+    """On ``agents/{agent}/reply/{request_id}``: the engine's answer to one command."""
+
+    request_id: Id
+    ok: bool
+    error: Text | None = None
+    data: Annotated[dict[Short, Scalar], Field(max_length=32)] = {}
+
+    @model_validator(mode="after")
+    def _error_iff_not_ok(self) -> Reply:
+        if self.ok and self.error is not None:
+            raise ValueError("a successful reply carries no error")
+        if not self.ok and not self.error:
+            raise ValueError("a failed reply says why in 'error'")
+        return self
+
+
+class AgentCounts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ready: int = 0
+    busy: int = 0  # ringing or on a call
+    paused: int = 0
+    wrap_up: int = 0
+
+
+class QueueStatsMessage(BusMessage):
+    """Retained on ``queues/{queue}/stats``: what a wallboard shows for one queue."""
+
+    queue: Id
+    at: float
+    waiting: int
+    longest_wait: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    average_speed_of_answer: float | None
+    agents: AgentCounts = AgentCounts()
+
+
+class CallStateEvent(BusMessage):
+    kind: Literal["state"] = "state"
+    call: Id
+    queue: Id
+    previous: CallState
+    state: CallState
+    trigger: CallTrigger
+    at: float
+
+
+class CallRingEvent(BusMessage):
+    kind: Literal["ring"] = "ring"
+    call: Id
+    queue: Id
+    agent: Id
+    at: float
+
+
+class CallConnectEvent(BusMessage):
+    kind: Literal["connect"] = "connect"
+    call: Id
+    queue: Id
+    agent: Id
+    record: bool
+    at: float
+
+
+CallEvent: TypeAlias = Annotated[
+    CallStateEvent | CallRingEvent | CallConnectEvent, Field(discriminator="kind")
+]
+"""On ``calls/{call}/events``: the call's life, for supervisors."""
+
+
+class AlertMessage(BusMessage):
+    """On ``alerts``: something a supervisor should look at now."""
+
+    kind: Literal["service_level", "surge"]
+    queue: Id
+    text: Text
+    value: float | None = None
+    target: float | None = None
+    at: float
+
+
+# --- from the core's commands ---------------------------------------------------
+
+
+def agent_state_message(change: AgentStateChanged, now: float) -> AgentStateMessage:
+    return AgentStateMessage(
+        agent=change.agent,
+        state=change.state,
+        previous=change.previous,
+        cause=change.cause,
+        reason=change.reason,
+        call=change.call,
+        since=now,
+    )
+
+
+def offer_message(ring: Ring, now: float, **screen_pop: Any) -> OfferMessage:
+    """The offer for ``ring``; ``screen_pop`` adds caller details (validated too)."""
+    return OfferMessage(
+        call=ring.call,
+        agent=ring.agent,
+        queue=ring.queue,
+        timeout=ring.timeout,
+        offered_at=now,
+        callback_number=ring.callback_number,
+        **screen_pop,
+    )
+
+
+def call_state_event(change: CallStateChanged, now: float) -> CallStateEvent:
+    return CallStateEvent(
+        call=change.call,
+        queue=change.queue,
+        previous=change.previous,
+        state=change.state,
+        trigger=change.trigger,
+        at=now,
+    )
+
+
+def call_ring_event(ring: Ring, now: float) -> CallRingEvent:
+    return CallRingEvent(call=ring.call, queue=ring.queue, agent=ring.agent, at=now)
+
+
+def call_connect_event(connect: Connect, now: float) -> CallConnectEvent:
+    return CallConnectEvent(
+        call=connect.call, queue=connect.queue, agent=connect.agent, record=connect.record, at=now
+    )
+
+
+def queue_stats_message(
+    queue: str,
+    stats: QueueStats,
+    now: float,
+    *,
+    waiting: int = 0,
+    longest_wait: float = 0.0,
+    agents: AgentCounts | None = None,
+) -> QueueStatsMessage:
+    return QueueStatsMessage(
+        queue=queue,
+        at=now,
+        waiting=waiting,
+        longest_wait=longest_wait,
+        offered=stats.offered,
+        answered=stats.answered,
+        abandoned=stats.abandoned,
+        service_level=stats.service_level,
+        average_speed_of_answer=stats.average_speed_of_answer,
+        agents=agents or AgentCounts(),
+    )
+
+
+# --- wire format ------------------------------------------------------------------
+
+AnyMessage: TypeAlias = (
+    AgentStateMessage
+    | OfferMessage
+    | AgentCommand
+    | Reply
+    | QueueStatsMessage
+    | CallStateEvent
+    | CallRingEvent
+    | CallConnectEvent
+    | AlertMessage
+)
+
+_ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
+    TopicKind.AGENT_STATE: TypeAdapter(AgentStateMessage),
+    TopicKind.AGENT_OFFER: TypeAdapter(OfferMessage),
+    TopicKind.AGENT_CMD: TypeAdapter(AgentCommand),
+    TopicKind.AGENT_REPLY: TypeAdapter(Reply),
+    TopicKind.QUEUE_STATS: TypeAdapter(QueueStatsMessage),
+    TopicKind.CALL_EVENTS: TypeAdapter(CallEvent),
+    TopicKind.ALERTS: TypeAdapter(AlertMessage),
+}
+
+
+def encode(message: BusMessage) -> bytes:
+    payload = message.model_dump_json().encode()
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError(f"message of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    return payload
+
+
+def decode(topic: Topic, payload: bytes) -> AnyMessage:
+    """The message on ``topic``; raises :class:`MessageError` if ``payload`` is not one."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        message: AnyMessage = _ADAPTERS[topic.kind].validate_json(payload)
+    except ValidationError as error:
+        raise MessageError(
+            f"invalid {topic.kind} payload: {error.error_count()} error(s): "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+        ) from None
+    if topic.agent and getattr(message, "agent", topic.agent) != topic.agent:
+        raise MessageError(f"payload for agent {message.agent!r} on {topic.agent!r}'s topic")  # type: ignore[union-attr]
+    if topic.request_id and isinstance(message, Reply) and message.request_id != topic.request_id:
+        raise MessageError("reply's request_id differs from its topic's")
+    return message
