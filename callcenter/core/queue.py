@@ -131,8 +131,11 @@ class Queue:
             figure = agent.talk_time
         else:
             figure = 0.0
-        order = member.id_order if strategy is Strategy.RR_MEMORY else member.order
-        return (tier, figure, order, agent.id)
+        return (tier, figure, self.place(member), agent.id)
+
+    def place(self, member: MemberInfo) -> int:
+        """The member's place in the order round robin walks (and linear, top-down use)."""
+        return member.id_order if self.spec.strategy is Strategy.RR_MEMORY else member.order
 
     def add_available(self, agent: Agent) -> None:
         key = self.index_key(agent, self.members[agent.id])

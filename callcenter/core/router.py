@@ -495,7 +495,7 @@ class Router(AgentLifecycle, OnHold):
         timeout = queue.spec.ring_timeout
         for agent in agents:
             caller.ringing.add(agent.id)
-            queue.last_rung_order = queue.index_key(agent, queue.members[agent.id])[2]
+            queue.last_rung_order = queue.place(queue.members[agent.id])
             self._agent_transition(agent, AgentTrigger.OFFER, "offer", call=caller.call)
             agent.queue = queue.spec.name
             self._start(TimerKey(TimerKind.RING, caller.call, agent.id), self.now + timeout)
