@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ari_app.client import operations as ops
+from ari_app.client.media import play_on, record_on
 from ari_app.client.models import Bridge, LiveRecording, Playback
 from ari_app.client.rest import AriRest
 
@@ -82,15 +83,10 @@ class Bridges:
         offsetms: int | None = None,
         skipms: int | None = None,
     ) -> Playback:
-        query = {
-            "media": media,
-            "lang": lang,
-            "playbackId": playback_id,
-            "offsetms": offsetms,
-            "skipms": skipms,
-        }
-        data = await self._rest.call(ops.BRIDGES_PLAY, {"bridgeId": bridge_id}, query)
-        return Playback.model_validate(data)
+        return await play_on(
+            self._rest, ops.BRIDGES_PLAY, {"bridgeId": bridge_id}, media,
+            lang=lang, playback_id=playback_id, offsetms=offsetms, skipms=skipms,
+        )  # fmt: skip
 
     async def record(
         self,
@@ -106,14 +102,8 @@ class Bridges:
     ) -> LiveRecording:
         """Returns `state:"queued"`; RecordingStarted usually arrives before the response
         (queue_moh_ring_answer.md)."""
-        query = {
-            "name": name,
-            "format": format,
-            "maxDurationSeconds": max_duration_seconds,
-            "maxSilenceSeconds": max_silence_seconds,
-            "ifExists": if_exists,
-            "beep": beep,
-            "terminateOn": terminate_on,
-        }
-        data = await self._rest.call(ops.BRIDGES_RECORD, {"bridgeId": bridge_id}, query)
-        return LiveRecording.model_validate(data)
+        return await record_on(
+            self._rest, ops.BRIDGES_RECORD, {"bridgeId": bridge_id}, name, format,
+            max_duration_seconds=max_duration_seconds, max_silence_seconds=max_silence_seconds,
+            if_exists=if_exists, beep=beep, terminate_on=terminate_on,
+        )  # fmt: skip

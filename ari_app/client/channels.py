@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ari_app.client import operations as ops
+from ari_app.client.media import play_on, record_on
 from ari_app.client.models import Channel, LiveRecording, Playback, Variable
 from ari_app.client.rest import AriRest
 
@@ -201,15 +202,10 @@ class Channels:
     ) -> Playback:
         """Start a playback. PlaybackStarted usually arrives before this returns; an
         unknown media scheme starts and never finishes (errors.md)."""
-        query = {
-            "media": media,
-            "lang": lang,
-            "playbackId": playback_id,
-            "offsetms": offsetms,
-            "skipms": skipms,
-        }
-        data = await self._rest.call(ops.CHANNELS_PLAY, {"channelId": channel_id}, query)
-        return Playback.model_validate(data)
+        return await play_on(
+            self._rest, ops.CHANNELS_PLAY, {"channelId": channel_id}, media,
+            lang=lang, playback_id=playback_id, offsetms=offsetms, skipms=skipms,
+        )  # fmt: skip
 
     async def record(
         self,
@@ -223,17 +219,11 @@ class Channels:
         beep: bool | None = None,
         terminate_on: str | None = None,
     ) -> LiveRecording:
-        query = {
-            "name": name,
-            "format": format,
-            "maxDurationSeconds": max_duration_seconds,
-            "maxSilenceSeconds": max_silence_seconds,
-            "ifExists": if_exists,
-            "beep": beep,
-            "terminateOn": terminate_on,
-        }
-        data = await self._rest.call(ops.CHANNELS_RECORD, {"channelId": channel_id}, query)
-        return LiveRecording.model_validate(data)
+        return await record_on(
+            self._rest, ops.CHANNELS_RECORD, {"channelId": channel_id}, name, format,
+            max_duration_seconds=max_duration_seconds, max_silence_seconds=max_silence_seconds,
+            if_exists=if_exists, beep=beep, terminate_on=terminate_on,
+        )  # fmt: skip
 
     async def snoop(
         self,

@@ -2,9 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ari_app.client import operations as ops
 from ari_app.client.models import LiveRecording, Playback, StoredRecording
+from ari_app.client.operations import Operation
 from ari_app.client.rest import AriRest
+
+
+async def play_on(
+    rest: AriRest,
+    operation: Operation,
+    target: dict[str, str],
+    media: str | Sequence[str],
+    *,
+    lang: str | None,
+    playback_id: str | None,
+    offsetms: int | None,
+    skipms: int | None,
+) -> Playback:
+    """A playback on a channel or a bridge: the same parameters for both."""
+    query = {
+        "media": media,
+        "lang": lang,
+        "playbackId": playback_id,
+        "offsetms": offsetms,
+        "skipms": skipms,
+    }
+    return Playback.model_validate(await rest.call(operation, target, query))
+
+
+async def record_on(
+    rest: AriRest,
+    operation: Operation,
+    target: dict[str, str],
+    name: str,
+    format: str,
+    *,
+    max_duration_seconds: int | None,
+    max_silence_seconds: int | None,
+    if_exists: str | None,
+    beep: bool | None,
+    terminate_on: str | None,
+) -> LiveRecording:
+    """A live recording of a channel or a bridge: the same parameters for both."""
+    query = {
+        "name": name,
+        "format": format,
+        "maxDurationSeconds": max_duration_seconds,
+        "maxSilenceSeconds": max_silence_seconds,
+        "ifExists": if_exists,
+        "beep": beep,
+        "terminateOn": terminate_on,
+    }
+    return LiveRecording.model_validate(await rest.call(operation, target, query))
 
 
 class Playbacks:
