@@ -1,31 +1,27 @@
 """``callcenter demo``: a simulated morning of the sample call center, on a virtual clock.
 
-Until the ARI engine and the Asterisk simulator exist, this is what ``make demo``
-shows: the real configuration (``queues/``) loaded and checked, the real routing
-core deciding every offer, and seeded random callers and agents around it —
-callers arrive (Poisson, per queue), some give up, agents answer after a few
-seconds or let it ring out, talk, wrap up. Time is virtual, so an hour of
-traffic takes a fraction of a second; the figures come from the core's own
-counters.
+Until the ARI engine and the Asterisk simulator run the demo, this is what ``make demo``
+shows: the real configuration (``queues/``) loaded and checked, the real routing core
+deciding every offer, and seeded random callers and agents around it. The traffic is a
+scenario like any ``callcenter simulate`` file (`callcenter.traffic.scenario`), built
+here from the demo's options: callers join every queue directly (Poisson, the same rate
+for each), a quarter speak English and one in twenty is a VIP; some give up (exponential
+patience); agents answer after a few seconds or let it ring out, talk (exponential) and
+take the configured wrap-up in full; every agent is logged in all along. Time is
+virtual, so an hour of traffic takes a fraction of a second; the figures come from the
+core's own counters.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from callcenter.config import Config
-from callcenter.core import commands as cmd
-from callcenter.core import events as ev
-from callcenter.core.expression import Value
 from callcenter.core.router import Router
 from callcenter.core.spec import RoutingSpec, Target, TargetKind
-from callcenter.core.states import CallState
-from callcenter.core.timers import TimerKey
 from callcenter.store.journal import Journal
+from callcenter.traffic.scenario import DAY, Scenario
+from callcenter.traffic.simulation import Simulation
 
 
 @dataclass
@@ -39,11 +35,29 @@ class Traffic:
     start: float = 0.0  # epoch seconds of the first moment (virtual time starts here)
 
 
-@dataclass(order=True)
-class _Due:
-    at: float
-    seq: int
-    act: Callable[[], None] = field(compare=False)
+def demo_scenario(spec: RoutingSpec, traffic: Traffic, seed: int,
+                  numbers: dict[str, list[tuple[str, str]]]) -> Scenario:  # fmt: skip
+    """The demo's traffic as a scenario: what a ``scenarios/*.yaml`` file would say."""
+    minute = int(traffic.start % DAY) // 60
+    return Scenario.model_validate({
+        "seed": seed,
+        "day": {"start": f"{minute // 60:02}:{minute % 60:02}", "hours": traffic.hours},
+        "arrivals": [
+            {"queue": queue, "per_hour": traffic.calls_per_hour,
+             "numbers": [dnis for dnis, _ in numbers.get(queue, [])]}
+            for queue in spec.queues
+        ],
+        "callers": {
+            "patience": {"exponential": traffic.patience},
+            "languages": {"zh": 0.75, "en": 0.25},
+            "flags": {"vip": 0.05},
+        },
+        "agents": {
+            "talk_time": {"exponential": traffic.talk_time},
+            "answer_delay": {"exponential": traffic.answer_delay},
+            "no_answer": traffic.no_answer,
+        },
+    })  # fmt: skip
 
 
 class Demo:
@@ -55,94 +69,23 @@ class Demo:
         journal: Journal | None = None,
         numbers: dict[str, list[tuple[str, str]]] | None = None,
     ) -> None:
-        self.journal = journal
-        self.numbers = numbers or {}  # queue -> (dialed number, campaign) reaching it
         self.spec, self.traffic = spec, traffic
-        self.rng = random.Random(seed)
-        self.router = Router(spec, seed=seed)
-        self.now = traffic.start
-        self.agenda: list[_Due] = []
-        self.seq = itertools.count()
-        self.timers: dict[TimerKey, float] = {}
-        self.ringing: set[tuple[str, str]] = set()
-        self.left: dict[str, int] = {}  # why callers left without an agent
+        numbers = numbers or {}  # queue -> (dialed number, campaign) reaching it
+        scenario = demo_scenario(spec, traffic, seed, numbers)
+        campaigns = {
+            dnis: campaign or None for pairs in numbers.values() for dnis, campaign in pairs
+        }
+        self.simulation = Simulation(
+            scenario, spec, midnight=traffic.start - scenario.day.start, journal=journal,
+            campaigns=campaigns,
+        )  # fmt: skip
 
-    def at(self, when: float, act: Callable[[], None]) -> None:
-        heapq.heappush(self.agenda, _Due(when, next(self.seq), act))
-
-    def feed(self, event: ev.Event) -> None:
-        commands = self.router.handle(event)
-        if self.journal is not None:
-            self.journal.record(event, commands)
-        for command in commands:
-            self.carry_out(command)
-
-    def carry_out(self, command: cmd.Command) -> None:
-        match command:
-            case cmd.StartTimer(key=key, at=when):
-                self.timers[key] = when
-                self.at(when, lambda: self.fire(key, when))
-            case cmd.CancelTimer(key=key):
-                self.timers.pop(key, None)
-            case cmd.Ring(call=call, agent=agent):
-                self.ringing.add((call, agent))
-                if self.rng.random() >= self.traffic.no_answer:
-                    delay = self.rng.expovariate(1 / self.traffic.answer_delay)
-                    self.at(self.now + delay, lambda: self.answer(call, agent))
-            case cmd.CancelRing(call=call, agent=agent):
-                self.ringing.discard((call, agent))
-            case cmd.Connect(call=call, agent=agent):
-                talk = self.rng.expovariate(1 / self.traffic.talk_time)
-                self.at(self.now + talk, lambda: self.feed(ev.AgentHungUp(self.now, call, agent)))
-            case cmd.LeaveQueue(reason=reason):
-                self.left[str(reason)] = self.left.get(str(reason), 0) + 1
-            case _:
-                pass
-
-    def fire(self, key: TimerKey, when: float) -> None:
-        if self.timers.get(key) == when:
-            del self.timers[key]
-            self.feed(ev.TimerFired(self.now, key))
-
-    def arrive(self, event: ev.CallEnqueued) -> None:
-        """A caller joins; the advertised number dialed is recorded for per-campaign reports."""
-        numbers = self.numbers.get(event.queue)
-        if numbers and self.journal is not None:
-            dnis, campaign = self.rng.choice(numbers)
-            self.journal.sink.interaction(event.call, dnis=dnis, campaign=campaign or None)
-        self.feed(event)
-
-    def give_up(self, call: str) -> None:
-        if self.router.call_state(call) in (CallState.WAITING, CallState.RINGING):
-            self.feed(ev.CallerHungUp(self.now, call))
-
-    def answer(self, call: str, agent: str) -> None:
-        if (call, agent) in self.ringing:
-            self.ringing.discard((call, agent))
-            self.feed(ev.AgentAnswered(self.now, call, agent))
+    @property
+    def router(self) -> Router:
+        return self.simulation.router
 
     def run(self) -> None:
-        for agent in self.spec.agents:
-            self.feed(ev.AgentLoggedIn(self.traffic.start, agent))
-        rate = self.traffic.calls_per_hour / 3600
-        end = self.traffic.start + self.traffic.hours * 3600
-        calls = itertools.count(1)
-        for queue in self.spec.queues:
-            moment = self.traffic.start + self.rng.expovariate(rate)
-            while moment < end:
-                call = f"{queue}-{next(calls)}"
-                attributes: dict[str, Value] = {"lang": self.rng.choice(["zh", "zh", "zh", "en"]),
-                              "vip": self.rng.random() < 0.05}  # fmt: skip
-                caller = f"138{self.rng.randrange(10**8):08d}"
-                arrive = ev.CallEnqueued(moment, call, queue, caller, attributes)
-                self.at(moment, lambda e=arrive: self.arrive(e))  # type: ignore[misc]
-                give_up = moment + self.rng.expovariate(1 / self.traffic.patience)
-                self.at(give_up, lambda c=call: self.give_up(c))  # type: ignore[misc]
-                moment += self.rng.expovariate(rate)
-        while self.agenda:
-            due = heapq.heappop(self.agenda)
-            self.now = due.at
-            due.act()
+        self.simulation.run()
 
     def report(self) -> str:
         lines = [
@@ -157,9 +100,11 @@ class Demo:
             talk = f"{s.total_talk / s.completed:.0f}" if s.completed else "-"
             lines.append(f"{name:<14}{s.offered:>8}{s.answered:>9}{s.abandoned:>10}"
                          f"{level:>7}{asa:>7}{talk:>8}")  # fmt: skip
-        if self.left:
-            left = ", ".join(f"{k} {v}" for k, v in sorted(self.left.items()))
-            lines.append(f"left without an agent: {left}")
+        left = self.simulation.left
+        if left:
+            lines.append(
+                f"left without an agent: {', '.join(f'{k} {v}' for k, v in sorted(left.items()))}"
+            )
         return "\n".join(lines)
 
 
