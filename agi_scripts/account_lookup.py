@@ -9,8 +9,13 @@ prompts around them; a negative balance is announced as arrears) or the order st
 (``cc/order-<status>``; the status words are checked at import, so they are safe file
 names).
 
+Guessing guard (:mod:`agi_scripts.guard`): after too many failed lookups from one caller
+number or from everyone, or too many lookups of one account, the caller hears
+``cc/acct-too-many-tries``, ``CC_ACCOUNT_RESULT`` is ``limited`` and ``CC_ROUTE`` the
+``refuse=`` target (default: the fallback, an agent); each refusal is logged.
+
 Sets ``CC_ACCOUNT_RESULT`` (``found``, ``unknown``, ``invalid`` after ``tries`` junk
-entries, ``unavailable`` when the store failed), and for a found account
+entries, ``limited``, ``unavailable`` when the store failed), and for a found account
 ``CC_ACCOUNT_NUMBER``, ``CC_ACCOUNT_BALANCE`` (``-1234.50``, empty when not kept),
 ``CC_ACCOUNT_ORDER_STATUS``, ``CC_ACCOUNT_AREA`` and ``CC_ACCOUNT_HOLDER``; ``CC_STATUS``.
 A slow store ends in the runner's fallback.
@@ -18,12 +23,21 @@ A slow store ends in the runner's fallback.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from agi_scripts.dtmf import Entry, ask_digits
+from agi_scripts.guard import LookupGuard, Refusal
 from agi_scripts.runner import ScriptContext, StoreUnavailable
 from agi_scripts.session import AgiSession
 from callcenter.store.accounts import Account, get_account
+
+log = logging.getLogger(__name__)
+
+#: The ``ScriptContext.extras`` key of the server's :class:`LookupGuard` (made on first use).
+GUARD = "account_lookup_guard"
+#: The number the guard counts for callers who withhold theirs.
+WITHHELD = "withheld"
 
 PROMPT_ENTER = "cc/acct-enter-number"
 PROMPT_INVALID = "cc/acct-invalid-number"
@@ -37,6 +51,7 @@ PROMPT_CENTS = "cc/acct-fen"
 PROMPT_NO_BALANCE = "cc/acct-no-balance"
 PROMPT_NO_ORDER = "cc/order-none"
 PROMPT_GOODBYE = "cc/acct-goodbye"
+PROMPT_TOO_MANY = "cc/acct-too-many-tries"
 
 
 def balance_text(cents: int) -> str:
@@ -53,17 +68,29 @@ async def account_lookup(session: AgiSession, context: ScriptContext) -> None:
     entry = Entry.from_query(env.query, prompts, digits=(4, 20), longest=20)
     if context.store is None:
         raise StoreUnavailable("no store configured")
+    guard = _guard(context)
+    caller = env.caller_number or WITHHELD
+    refuse = env.query.get("refuse") or context.fallback
+    if refused := guard.refuse_caller(caller, context.clock()):
+        await _refuse(session, refused, caller, "", refuse)
+        return
     number = await ask_digits(session, entry)
     if number is None:
+        guard.failed(caller, context.clock())
         await session.set_variables({"CC_ACCOUNT_RESULT": "invalid", "CC_STATUS": "ok"})
         await session.stream_file(PROMPT_GOODBYE)
+        return
+    if refused := guard.refuse_account(number, context.clock()):
+        await _refuse(session, refused, caller, number, refuse)
         return
     try:
         account = await context.db(get_account(context.store, number))
     except StoreUnavailable:
         await session.set_variable("CC_ACCOUNT_RESULT", "unavailable")
         raise
+    guard.looked_up(number, context.clock())
     if account is None:
+        guard.failed(caller, context.clock())
         await session.set_variables({"CC_ACCOUNT_RESULT": "unknown", "CC_STATUS": "ok"})
         await session.stream_file(PROMPT_UNKNOWN)
         return
@@ -85,6 +112,27 @@ async def account_lookup(session: AgiSession, context: ScriptContext) -> None:
         await _say_order(session, account)
     else:
         await _say_balance(session, account)
+
+
+def _guard(context: ScriptContext) -> LookupGuard:
+    guard = context.extras.get(GUARD)
+    if not isinstance(guard, LookupGuard):
+        guard = context.extras[GUARD] = LookupGuard()
+    return guard
+
+
+async def _refuse(session: AgiSession, why: Refusal, caller: str, account: str, route: str) -> None:
+    # Logged for the operator: a guessing run shows as a burst of these. The account number
+    # is masked: the log must not become a list of the numbers that were probed.
+    masked = f"...{account[-2:]}" if account else "-"
+    log.warning(
+        "account_lookup refused (%s): caller %s account %s on %s",
+        why, caller, masked, session.environment.get("channel"),
+    )  # fmt: skip
+    await session.set_variables(
+        {"CC_ACCOUNT_RESULT": "limited", "CC_STATUS": "ok", "CC_ROUTE": route}
+    )
+    await session.stream_file(PROMPT_TOO_MANY)
 
 
 async def _say_balance(session: AgiSession, account: Account) -> None:

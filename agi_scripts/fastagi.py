@@ -1,7 +1,8 @@
 """The FastAGI server: ``AGI(agi://host:4573/<script>?args)`` dispatched to scripts by name.
 
-Every connection is one task that can only end itself: its header must arrive whole within
-``header_timeout`` (a client that trickles bytes or sends half a header and stops is cut
+Every connection is one task (over :class:`~agi_scripts.connection.AgiConnection`, a
+Protocol, for a small cost per line) that can only end itself: its header must arrive whole
+within ``header_timeout`` (a client that trickles bytes or sends half a header and stops is cut
 off), lines are bounded (:data:`~agi_scripts.protocol.MAX_LINE`), the header by line count,
 the script by ``script_timeout`` and each reply by the session's reply timeout. Errors are
 logged and the connection closed; other connections never notice. Beyond
@@ -12,15 +13,15 @@ with ``AGISTATUS=FAILURE``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agi_scripts.protocol import MAX_LINE, AgiError
+from agi_scripts.connection import AgiConnection
+from agi_scripts.protocol import AgiError
 from agi_scripts.runner import Script, ScriptContext, run_script
 from agi_scripts.session import AgiSession, ConnectionClosed, LineTooLong
-from agi_scripts.streams import StreamLines, read_environment
+from agi_scripts.streams import read_environment
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ class FastAgiServer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> asyncio.Server:
-        self._server = await asyncio.start_server(
-            self._connection, host, port, limit=MAX_LINE, backlog=2048
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AgiConnection(self._accept), host, port, backlog=2048
         )
         return self._server
 
@@ -81,46 +83,43 @@ class FastAgiServer:
         if self._server is not None:
             await self._server.wait_closed()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept(self, connection: AgiConnection) -> None:
+        """From ``connection_made``: start the connection's task, or refuse it at once."""
         stats = self.stats
         stats.accepted += 1
         if stats.active >= self.max_connections:
             stats.refused += 1
-            writer.close()
+            connection.close()
             return
         stats.active += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        task = asyncio.get_running_loop().create_task(self._connection(connection))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connection(self, connection: AgiConnection) -> None:
+        stats = self.stats
         try:
-            stats.count(await self._serve(StreamLines(reader, writer)))
+            stats.count(await self._serve(connection))
         except asyncio.CancelledError:
-            # Server shutdown. Not re-raised: asyncio's stream callback would log a
-            # cancelled handler as an error.
-            pass
+            pass  # server shutdown: the connection is closed below
         except Exception:  # last line of defence: log, never propagate
             log.exception("FastAGI connection failed")
         finally:
             stats.active -= 1
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
-                    await writer.wait_closed()
+            connection.close()
 
-    async def _serve(self, lines: StreamLines) -> str:
-        peer = lines.writer.get_extra_info("peername")
+    async def _serve(self, connection: AgiConnection) -> str:
+        deadline = asyncio.get_running_loop().time() + self.header_timeout
         try:
-            async with asyncio.timeout(self.header_timeout):
-                environment = await read_environment(lines)
+            environment = await read_environment(connection, deadline)
         except (TimeoutError, AgiError, ConnectionClosed, LineTooLong, OSError) as exc:
             self.stats.bad += 1
-            log.info("FastAGI from %s: bad header: %s", peer, exc or type(exc).__name__)
+            log.info("FastAGI from %s: bad header: %s", connection.peer, exc or type(exc).__name__)
             return "bad_header"
-        session = AgiSession(environment, lines, reply_timeout=self.reply_timeout)
+        session = AgiSession(environment, connection, reply_timeout=self.reply_timeout)
         try:
             outcome = await run_script(environment.script, session, self.context, self.scripts)
         except (LineTooLong, AgiError, OSError) as exc:
-            log.info("FastAGI from %s: %s", peer, exc)
+            log.info("FastAGI from %s: %s", connection.peer, exc)
             return "bad_reply"
         return outcome.value

@@ -208,10 +208,13 @@ def word(value: str | int) -> str:
     return text if _BARE.fullmatch(text) else quote(text)
 
 
+_VERB = re.compile(r"[A-Z]+( [A-Z]+)*")
+
+
 def format_command(verb: str, *args: str | int) -> str:
     """``format_command("SET VARIABLE", "CC_NAME", 'O\\'Brien "VIP"')`` -> the line to
     send (without its newline). ``verb`` is ours, never a caller's, and sent as is."""
-    if not re.fullmatch(r"[A-Z]+( [A-Z]+)*", verb):
+    if not _VERB.fullmatch(verb):
         raise ValueError(f"not an AGI command verb: {verb!r}")
     return " ".join([verb, *(word(arg) for arg in args)])
 
@@ -244,6 +247,9 @@ def parse_success(line: str) -> Reply:
     return Reply(Code.SUCCESS, result, data, extras, line)
 
 
+_PLAIN_SUCCESS = Reply(Code.SUCCESS, "1", None, {}, "200 result=1")
+
+
 class ReplyReader:
     """Assembles one reply from lines; notes a ``HANGUP`` notice on the way.
 
@@ -261,6 +267,8 @@ class ReplyReader:
         if line == HANGUP_NOTICE:
             self.hangup_seen = True
             return None
+        if line == _PLAIN_SUCCESS.text:  # most replies (SET VARIABLE): no parsing needed
+            return _PLAIN_SUCCESS
         if line.startswith("200 "):
             return parse_success(line)
         if line.startswith("520-"):

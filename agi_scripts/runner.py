@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from agi_scripts.session import AgiSession, ChannelHungUp, ConnectionClosed
+from agi_scripts.session import AgiSession, ChannelHungUp, ConnectionClosed, MediaFailed
 
 if TYPE_CHECKING:
     from callcenter.config import Config
@@ -90,7 +90,7 @@ async def run_script(
         return Outcome.HUNG_UP
     except ConnectionClosed:
         return Outcome.CLOSED
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, MediaFailed) as exc:  # expected failures: no traceback
         log.warning("AGI %s on %s: %s; fallback", name, session.environment.get("channel"), exc)
         await _fall_back(session, context, "fallback")
         return Outcome.FALLBACK

@@ -12,9 +12,12 @@ so the session does not refuse commands itself: it lets Asterisk decide and rais
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
 from agi_scripts.protocol import Code, Environment, Reply, ReplyReader, format_command
+
+log = logging.getLogger(__name__)
 
 
 class ConnectionClosed(Exception):  # noqa: N818 - a state, not an error
@@ -26,15 +29,24 @@ class LineTooLong(Exception):  # noqa: N818
 
 
 class Lines(Protocol):
-    """What a transport offers: one line in, one line out (no line endings)."""
+    """What a transport offers: one line in, one line out (no line endings).
 
-    async def read_line(self) -> str: ...
+    ``read_line`` raises ``TimeoutError`` once the running loop's clock (``loop.time()``)
+    passes ``deadline``; each transport watches it its own, cheapest, way.
+    """
+
+    async def read_line(self, deadline: float | None = None) -> str: ...
 
     async def write_line(self, line: str) -> None: ...
 
 
 class ChannelHungUp(Exception):  # noqa: N818 - the caller's doing, not ours
     """The caller hung up: Asterisk answered 511, or ``result=-1`` to a media command."""
+
+
+class MediaFailed(Exception):  # noqa: N818
+    """``result=-1`` to a media command on a live channel: Asterisk could not open the sound
+    file (a prompt not installed, see ``asterisk-conf/sounds/README.md``)."""
 
 
 class CommandFailed(Exception):  # noqa: N818
@@ -84,11 +96,12 @@ class AgiSession:
         async with self._lock:  # one command in flight: replies carry no id
             try:
                 await self.lines.write_line(line)
-                async with asyncio.timeout(self.reply_timeout if within is None else within):
-                    while True:
-                        reply = self._reader.feed(await self.lines.read_line())
-                        if reply is not None:
-                            return reply
+                timeout = self.reply_timeout if within is None else within
+                deadline = asyncio.get_running_loop().time() + timeout
+                while True:
+                    reply = self._reader.feed(await self.lines.read_line(deadline))
+                    if reply is not None:
+                        return reply
             except BaseException:
                 # A late reply would otherwise be taken for the next command's.
                 self.broken = True
@@ -108,12 +121,34 @@ class AgiSession:
             raise CommandFailed(line, reply)
         return reply
 
-    async def _media(self, verb: str, *args: str | int, waits: float) -> Reply:
+    async def _media(self, verb: str, *args: str | int, waits: float, plays: bool = True) -> Reply:
         reply = await self.command(verb, *args, waits=waits)
-        if reply.result == "-1":  # WAIT FOR DIGIT when the caller hung up (trace 7.45 s)
+        if reply.result != "-1":
+            return reply
+        if not plays:  # WAIT FOR DIGIT opens no file: -1 is the hang-up (trace 7.45 s)
             self._hung_up = True
             raise ChannelHungUp(verb)
-        return reply
+        # A command that plays a file also answers -1 on a live channel when the file cannot
+        # be opened: STREAM FILE "200 result=-1 endpos=0" (res_agi.c handle_streamfile),
+        # GET DATA its prompt's failure (app.c ast_app_getdata_full); seen on Asterisk
+        # 22.10.1 by tests/asterisk. CHANNEL STATUS tells the two apart: it is refused
+        # with 511 on a dead channel (not a dead-channel command in res_agi.c).
+        if not self.hung_up:
+            await self.command("CHANNEL STATUS")  # ChannelHungUp on 511
+        if self.hung_up:
+            self._hung_up = True
+            raise ChannelHungUp(verb)
+        raise MediaFailed(f"{verb} {' '.join(map(str, args))}: could not play")
+
+    async def _play(self, verb: str, *args: str | int, waits: float) -> str | None:
+        """A prompt: the digit that interrupted it, if any. One that cannot be played is
+        logged and skipped: a missing recording must not end a caller's self-service."""
+        try:
+            reply = await self._media(verb, *args, waits=waits)
+        except MediaFailed as exc:
+            log.warning("%s on %s (sound file missing?)", exc, self.environment.get("channel"))
+            return None
+        return chr(reply.number) if reply.number > 0 else None
 
     # -- the commands ----------------------------------------------------------------
 
@@ -152,32 +187,32 @@ class AgiSession:
         The reply's result is the digit's ASCII code (``result=53`` for 5), 0 when it
         played to the end.
         """
-        reply = await self._media("STREAM FILE", sound, escape_digits, waits=600.0)
-        return chr(reply.number) if reply.number > 0 else None
+        return await self._play("STREAM FILE", sound, escape_digits, waits=600.0)
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
         """Play ``prompt`` and collect up to ``max_digits`` digits (``#`` ends early).
 
         Returns the digits keyed ("" on timeout). ``GET DATA`` without arguments is a 520
-        usage error, so both are always sent.
+        usage error, so both are always sent. A prompt that cannot be played raises
+        :class:`MediaFailed` (the caller would key blind; the runner falls back).
         """
         waits = 600.0 + timeout_ms / 1000 * (max_digits + 1)
         reply = await self._media("GET DATA", prompt, timeout_ms, max_digits, waits=waits)
         return reply.result
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
-        reply = await self._media("WAIT FOR DIGIT", timeout_ms, waits=timeout_ms / 1000)
+        reply = await self._media(
+            "WAIT FOR DIGIT", timeout_ms, waits=timeout_ms / 1000, plays=False
+        )
         return chr(reply.number) if reply.number > 0 else None
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str | None:
-        reply = await self._media("SAY DIGITS", digits, escape_digits, waits=120.0)
-        return chr(reply.number) if reply.number > 0 else None
+        return await self._play("SAY DIGITS", digits, escape_digits, waits=120.0)
 
     async def say_number(self, number: int, escape_digits: str = "") -> str | None:
         """Say ``number`` as a quantity ("one thousand two hundred"), in the channel's
         language."""
-        reply = await self._media("SAY NUMBER", number, escape_digits, waits=120.0)
-        return chr(reply.number) if reply.number > 0 else None
+        return await self._play("SAY NUMBER", number, escape_digits, waits=120.0)
 
     async def say_datetime(
         self, epoch: float, escape_digits: str = "", fmt: str = "ABdY", zone: str = ""
@@ -187,8 +222,7 @@ class AgiSession:
         args: list[str | int] = [int(epoch), escape_digits, fmt]
         if zone:
             args.append(zone)
-        reply = await self._media("SAY DATETIME", *args, waits=120.0)
-        return chr(reply.number) if reply.number > 0 else None
+        return await self._play("SAY DATETIME", *args, waits=120.0)
 
     async def channel_status(self) -> int:
         return (await self.command("CHANNEL STATUS")).number

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from agi_scripts.protocol import MAX_LINE, Environment, EnvironmentParser, decode_line
-from agi_scripts.session import ConnectionClosed, LineTooLong
+from agi_scripts.session import ConnectionClosed, Lines, LineTooLong
 
 
 class StreamLines:
@@ -20,9 +20,10 @@ class StreamLines:
         self.reader = reader
         self.writer = writer
 
-    async def read_line(self) -> str:
+    async def read_line(self, deadline: float | None = None) -> str:
         try:
-            raw = await self.reader.readuntil(b"\n")
+            async with asyncio.timeout_at(deadline):
+                raw = await self.reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as exc:
             raise ConnectionClosed("peer closed the connection") from exc
         except asyncio.LimitOverrunError as exc:
@@ -34,9 +35,14 @@ class StreamLines:
         await self.writer.drain()
 
 
-async def read_environment(lines: StreamLines) -> Environment:
-    """Read the ``agi_*`` header up to its empty line (bounded by the parser)."""
+async def read_environment(lines: Lines, deadline: float | None = None) -> Environment:
+    """Read the ``agi_*`` header up to its empty line (bounded by the parser), whole by
+    ``deadline`` (the loop's clock), so a client trickling bytes cannot hold a session."""
     parser = EnvironmentParser()
-    while not parser.feed(await lines.read_line()):
-        pass
-    return parser.environment()
+    take = getattr(lines, "take_line", None)  # AgiConnection: lines already received
+    while True:
+        line = take() if take is not None else None
+        if line is None:
+            line = await lines.read_line(deadline)
+        if parser.feed(line):
+            return parser.environment()

@@ -94,3 +94,32 @@ def test_agent_phone_templates_match_the_sample_agents_endpoints() -> None:
     assert "endpoint: PJSIP/1001" in agents
     example = (CONF / "pjsip_agents.conf.example").read_text()
     assert "[1001](agent-endpoint)" in example
+
+
+def test_modules_that_listen_on_every_address_and_are_unused_are_not_loaded() -> None:
+    lines = {
+        line.split(";", 1)[0].strip() for line in (CONF / "modules.conf").read_text().splitlines()
+    }
+    assert {"noload = chan_iax2.so", "noload = pbx_dundi.so"} <= lines
+
+
+def _extensions_of(context: str) -> set[str]:
+    lines = dialplan_lines()
+    start = lines.index(f"[{context}]")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    return set(re.findall(r"^exten => ([^,]+),1,", "\n".join(lines[start:end]), re.M))
+
+
+def test_every_context_the_engine_sends_callers_to_exists() -> None:
+    from ari_app.engine.callbacks import OUTBOUND_CONTEXT
+    from ari_app.engine.routing import TARGETS_CONTEXT
+    from ari_app.engine.settings import EngineSettings
+    from callcenter.core.spec import TargetKind
+
+    kinds = {str(TargetKind.VOICEMAIL), str(TargetKind.NUMBER), str(TargetKind.AGENT)}
+    assert _extensions_of(TARGETS_CONTEXT) == kinds
+    # A customer's number (callbacks, transfers) with or without the international "+".
+    assert {"_X.", "_+X."} <= _extensions_of(OUTBOUND_CONTEXT)
+    fields = EngineSettings.model_fields
+    fallback = fields["fallback_context"].default
+    assert fields["fallback_extension"].default in _extensions_of(fallback)

@@ -171,11 +171,13 @@ async def test_caller_hanging_up_mid_entry_ends_quietly(served, store):
     caller = await _call(server, Keypad(["12"]))  # junk, then gone during the second prompt
     assert caller.hung_up
     assert caller.variables == {}
-    # GET DATA answered -1: nothing more is sent, no fallback on a dead channel.
+    # GET DATA answered -1, and the probe that tells a hang-up from a missing prompt got
+    # HANGUP + 511: nothing more is sent, no fallback on a dead channel.
     assert [c.split(" ")[:2] for c in caller.commands] == [
         ["GET", "DATA"],
         ["STREAM", "FILE"],
         ["GET", "DATA"],
+        ["CHANNEL", "STATUS"],
     ]
 
 

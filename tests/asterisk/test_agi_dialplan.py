@@ -1,0 +1,206 @@
+"""The shipped dialplan on a real Asterisk runs our FastAGI scripts.
+
+A test caller (``Local/<number>@from-test``, see :mod:`tests.asterisk.ari`) runs the
+shipped contexts; the test registers the ``callcenter`` Stasis app in the engine's place and
+reads over ARI the channel variables the scripts set. The FastAGI server records every line
+per channel, so what Asterisk answered is checked too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from ari_app.client import AriClient, AriNotFoundError
+from tests.asterisk.agi_server import (
+    CODE,
+    FALLBACK,
+    MISSING_SOUND,
+    VIP_NAME,
+    VIP_NUMBER,
+    ThreadedFastAgi,
+)
+from tests.asterisk.ari import EventLog, originate_caller
+from tests.asterisk.rig import Asterisk, free_port
+
+pytestmark = pytest.mark.asterisk
+
+App = tuple[AriClient, EventLog]
+DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
+
+
+async def _variables(client: AriClient, channel: str, *names: str) -> dict[str, str | None]:
+    """The channel's variables; None for one never set (ARI answers 404 "Provided variable
+    was not found" for those, but "" for one set to the empty string)."""
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = await client.channels.get_variable(channel, name)
+        except AriNotFoundError:
+            found[name] = None
+    return found
+
+
+async def _until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll: the conditions are about the FastAGI server's thread, not this loop."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+def _sent(fastagi: ThreadedFastAgi, channel: str) -> list[str]:
+    return [line for direction, line in fastagi.wire[channel] if direction == "out"]
+
+
+async def test_inbound_call_reaches_stasis_with_what_the_scripts_found(
+    fastagi: ThreadedFastAgi, engine_app: App, caller_app: App
+) -> None:
+    engine, engine_events = engine_app
+    callers, _ = caller_app
+    call = await originate_caller(callers, "4008201001", caller_number=VIP_NUMBER)
+    start = await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+    assert start.args == ("inbound", "4008201001")  # type: ignore[attr-defined]
+    assert start.channel.language == "zh"  # type: ignore[attr-defined]  # CC_LANG applied
+    found = await _variables(engine, call.inbound, "CC_DNIS", "CC_ENTRY", "CC_CAMPAIGN",
+                             "CC_LANG", "CC_CUSTOMER_NAME", "CC_CUSTOMER_TAGS", "CC_VIP",
+                             "CC_OPEN", "CC_STATUS", "CC_ANNOUNCEMENT")  # fmt: skip
+    assert found == {
+        "CC_DNIS": "4008201001",
+        "CC_ENTRY": "ivr:hotline-main",
+        "CC_CAMPAIGN": "packaging",
+        "CC_LANG": "zh",
+        "CC_CUSTOMER_NAME": VIP_NAME,  # quoted on the wire, raw in the variable
+        "CC_CUSTOMER_TAGS": "repeat,wholesale",
+        "CC_VIP": "1",
+        "CC_OPEN": "1",
+        "CC_STATUS": "ok",
+        "CC_ANNOUNCEMENT": "",
+    }
+    # Every command got Asterisk's 200, one command at a time.
+    wire = fastagi.wire[call.inbound]
+    assert [d for d, _ in wire] == ["out", "in"] * (len(wire) // 2)
+    assert all(line == "200 result=1" for d, line in wire if d == "in")
+    await engine.channels.hangup(call.inbound)
+
+
+async def test_unknown_number_and_caller_still_reach_stasis_with_the_fallback_entry(
+    fastagi: ThreadedFastAgi, engine_app: App, caller_app: App
+) -> None:
+    engine, engine_events = engine_app
+    callers, _ = caller_app
+    call = await originate_caller(callers, "4009999999", caller_number="13900000000")
+    await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+    found = await _variables(engine, call.inbound, "CC_ENTRY", "CC_STATUS", "CC_VIP", "CC_OPEN")
+    # caller_lookup and business_hours ran after dnis_route; the last status wins.
+    assert found == {"CC_ENTRY": FALLBACK, "CC_STATUS": "unknown", "CC_VIP": "0", "CC_OPEN": "1"}
+    await engine.channels.hangup(call.inbound)
+
+
+async def test_agi_server_down_the_call_still_reaches_stasis(
+    asterisk: Asterisk, engine_app: App, caller_app: App
+) -> None:
+    engine, engine_events = engine_app
+    callers, _ = caller_app
+    working = asterisk.run_cli("dialplan show globals").stdout
+    assert "FASTAGI=agi://127.0.0.1:" in working
+    asterisk.run_cli(f"dialplan set global FASTAGI agi://127.0.0.1:{free_port()}")
+    try:
+        call = await originate_caller(callers, "4008201001", caller_number=VIP_NUMBER)
+        await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+        found = await _variables(engine, call.inbound, "AGISTATUS", "CC_ENTRY")
+        assert found == {"AGISTATUS": "FAILURE", "CC_ENTRY": None}
+        await engine.channels.hangup(call.inbound)
+    finally:
+        fastagi_line = next(line for line in working.splitlines() if "FASTAGI=" in line)
+        asterisk.run_cli(f"dialplan set global FASTAGI {fastagi_line.split('=', 1)[1].strip()}")
+
+
+async def test_authenticity_check_with_the_callers_dtmf(
+    fastagi: ThreadedFastAgi, engine_app: App, caller_app: App
+) -> None:
+    """DTMF sent by ARI on the Local channel's ``;1`` half reaches ``GET DATA`` on ``;2``."""
+    engine, engine_events = engine_app
+    callers, caller_events = caller_app
+    call = await originate_caller(
+        callers, "authenticity", context="callcenter-selfservice",
+        caller_number="13700000001", answer=True,
+    )  # fmt: skip
+    await caller_events.wait_for(caller_events.of("StasisStart", call.caller))
+    await _until(lambda: any(line.startswith("GET DATA") for line in _sent(fastagi, call.inbound)))
+    # `before`: GET DATA is sent, but Asterisk must be reading digits before they arrive
+    # (DTMF reaching the channel between AGI commands is read and dropped by res_agi).
+    await callers.channels.send_dtmf(call.caller, CODE + "#", before=300, between=60)
+    start = await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+    assert start.args == ("selfservice", "authenticity")  # type: ignore[attr-defined]
+    found = await _variables(engine, call.inbound, "CC_AUTH_RESULT", "CC_AUTH_PRODUCT")
+    assert found == {"CC_AUTH_RESULT": "genuine", "CC_AUTH_PRODUCT": "Tea 250 g"}
+    replies = [line for d, line in fastagi.wire[call.inbound] if d == "in"]
+    assert f"200 result={CODE}" in replies  # '#' ended the entry and is left out
+    await engine.channels.hangup(call.inbound)
+
+
+async def test_caller_hangs_up_during_get_data(fastagi: ThreadedFastAgi, caller_app: App) -> None:
+    callers, caller_events = caller_app
+    before = fastagi.outcomes().get("hung_up", 0)
+    call = await originate_caller(
+        callers, "authenticity", context="callcenter-selfservice",
+        caller_number="13700000002", answer=True,
+    )  # fmt: skip
+    await caller_events.wait_for(caller_events.of("StasisStart", call.caller))
+    await _until(lambda: any(line.startswith("GET DATA") for line in _sent(fastagi, call.inbound)))
+    await callers.channels.hangup(call.caller)
+    await _until(lambda: fastagi.outcomes().get("hung_up", 0) == before + 1)
+    wire = fastagi.wire[call.inbound]
+    get_data = max(i for i, (d, line) in enumerate(wire) if line.startswith("GET DATA"))
+    # As the fake peer of tests/agi plays it: -1, then the probe that tells a hang-up from
+    # a missing prompt gets the HANGUP notice and 511; nothing more is sent.
+    assert wire[get_data + 1 :] == [
+        ("in", "200 result=-1"),
+        ("out", "CHANNEL STATUS"),
+        ("in", "HANGUP"),
+        ("in", DEAD),
+    ]
+    await _until(lambda: fastagi.server.stats.active == 0)
+
+
+async def test_caller_hangs_up_between_commands_hangup_notice_then_511(
+    fastagi: ThreadedFastAgi, caller_app: App
+) -> None:
+    """The script is busy (a slow lookup, say) when the caller leaves: Asterisk sends
+    ``HANGUP``, and the next media command gets 511; the session ends quietly."""
+    callers, caller_events = caller_app
+    before = fastagi.outcomes().get("hung_up", 0)
+    call = await originate_caller(
+        callers, "s", context="test-wait-then-play", answer=True,
+    )  # fmt: skip
+    await caller_events.wait_for(caller_events.of("StasisStart", call.caller))
+    await _until(lambda: "SET VARIABLE CC_WAITING 1" in _sent(fastagi, call.inbound))
+    await callers.channels.hangup(call.caller)
+    await asyncio.sleep(0.3)  # Asterisk notices and sends HANGUP
+    fastagi.release()
+    await _until(lambda: fastagi.outcomes().get("hung_up", 0) == before + 1)
+    wire = fastagi.wire[call.inbound]
+    played = wire.index(("out", 'STREAM FILE beep ""'))
+    assert wire[played:] == [("out", 'STREAM FILE beep ""'), ("in", "HANGUP"), ("in", DEAD)]
+
+
+async def test_a_prompt_not_installed_is_skipped_and_the_script_goes_on(
+    fastagi: ThreadedFastAgi, engine_app: App, caller_app: App
+) -> None:
+    """Asterisk answers -1 for a missing file as for a hang-up; the probe tells them apart."""
+    engine, engine_events = engine_app
+    callers, _ = caller_app
+    call = await originate_caller(callers, "s", context="test-play-missing", answer=True)
+    await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+    assert fastagi.wire[call.inbound] == [
+        ("out", f'STREAM FILE {MISSING_SOUND} ""'),
+        ("in", "200 result=-1 endpos=0"),
+        ("out", "CHANNEL STATUS"),
+        ("in", "200 result=6"),  # up
+        ("out", "SET VARIABLE CC_AFTER 1"),
+        ("in", "200 result=1"),
+    ]
+    assert await _variables(engine, call.inbound, "CC_AFTER") == {"CC_AFTER": "1"}
+    await engine.channels.hangup(call.inbound)
