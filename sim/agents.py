@@ -7,6 +7,7 @@ busy (agent_busy), and not registered (agent_unreachable: a synchronous 500).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -44,9 +45,16 @@ class Endpoints:
 
     policies: dict[str, Policy] = field(default_factory=dict)
     default: Policy = field(default_factory=Answer)
+    on_change: Callable[[str, str], None] | None = field(default=None, repr=False, compare=False)
+    """Told `(endpoint, state)` when a `set` registers or unregisters a phone (the
+    simulated Asterisk emits EndpointStateChange from it)."""
 
     def set(self, endpoint: str, policy: Policy) -> None:
+        before = self.state(endpoint)
         self.policies[endpoint] = policy
+        after = self.state(endpoint)
+        if after is not None and after != before and self.on_change is not None:
+            self.on_change(endpoint, after)
 
     def policy(self, endpoint: str) -> Policy | None:
         """The policy for `endpoint`; None if Asterisk could not allocate a channel."""

@@ -13,7 +13,8 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sim.agents import Endpoints
+from sim import endpoints as endpoint_state
+from sim.agents import Answer, Endpoints, Policy, Unregistered
 from sim.clock import Clock, RealClock
 from sim.errors import AriError
 from sim.events import EventBus
@@ -55,6 +56,10 @@ class SimAsterisk:
         self.bridges: dict[str, Bridge] = {}
         self.globals: dict[str, str] = {}
         self.media = Media(self, sounds or Sounds())
+        self.subscriptions: dict[str, set[str]] = {}
+        """Event sources each app subscribed to (`endpoint:PJSIP/1001`, ...)."""
+        self._registered: dict[str, Policy] = {}  # how an unregistered phone answered
+        self.endpoints.on_change = lambda e, state: endpoint_state.state_changed(self, e, state)
         self._epoch = epoch
         self._unique = itertools.count(1)
         self._names: dict[str, itertools.count[int]] = {}
@@ -247,6 +252,17 @@ class SimAsterisk:
         channel = self.channel(channel_id)
         request: dict[str, Any] = {} if channel.tech == "PJSIP" else {"cause": 16}
         self.hangup(channel, request, cause=16)
+
+    def unregister(self, endpoint: str) -> None:
+        """The phone goes away: `offline`, originate fails with 500 (agent_unreachable.md)."""
+        policy = self.endpoints.policies.get(endpoint)
+        if policy is not None and not isinstance(policy, Unregistered):
+            self._registered[endpoint] = policy
+        self.endpoints.set(endpoint, Unregistered())
+
+    def register(self, endpoint: str, policy: Policy | None = None) -> None:
+        """The phone registers (again): `online`, answering as `policy` or as before."""
+        self.endpoints.set(endpoint, policy or self._registered.pop(endpoint, None) or Answer())
 
     def subscribed_ids(self, app: str) -> tuple[list[str], list[str]]:
         """Channel and bridge ids the app is subscribed to (GET /applications/{app})."""

@@ -52,12 +52,49 @@ def continue_in_dialplan(ast: SimAsterisk, channel_id: str, p: dict[str, Any]) -
     ast.clock.call_later(0, lambda: ast.hangup(channel, {"cause": 16}, cause=16))
 
 
+def redirect(ast: SimAsterisk, channel_id: str, p: dict[str, Any]) -> None:
+    """transfer_redirect.md: 204 and no event either way. On a Local channel nothing
+    happens at all (Asterisk logs `Unsupported transfer requested`); on PJSIP the phone
+    gets a REFER and places the new call itself, outside Stasis: the channel stays in
+    the app until it is hung up. The simulator runs no SIP, so both are a no-op."""
+    channel = ast.stasis_channel(channel_id)
+    endpoint = p.get("endpoint")
+    if not endpoint:
+        raise AriError(400, "Required parameter 'endpoint' not provided.")
+    tech, sep, resource = str(endpoint).partition("/")
+    if not sep or not resource:
+        raise AriError(422, f"Endpoint parameter '{endpoint}' does not contain tech/resource")
+    if tech.lower() != channel.tech.lower():
+        raise AriError(
+            422, f"Endpoint technology '{tech}' does not match channel technology '{channel.tech}'"
+        )
+
+
+def move(ast: SimAsterisk, channel_id: str, p: dict[str, Any]) -> None:
+    """To an app without a websocket: 204, then `ApplicationMoveFailed` and the channel
+    stays where it was (transfer_redirect.md). To a connected app: StasisEnd in the old
+    one, StasisStart in the new one (ari-api-docs/channels.json `move`)."""
+    channel = ast.stasis_channel(channel_id)
+    app = p.get("app")
+    if not app:  # worded like redirect's (move's own wording is not recorded)
+        raise AriError(400, "Required parameter 'app' not provided.")
+    args = [a for a in str(p.get("appArgs") or "").split(",") if a]
+    if not ast.bus.connected(app):
+        # The event came just after the 204 in the trace.
+        ast.clock.call_later(
+            0, lambda: ast.emit(channel, "ApplicationMoveFailed", destination=app, args=args)
+        )
+        return
+    ast.end_stasis(channel)
+    ast.start_stasis(channel, app, args)
+
+
 def dtmf(ast: SimAsterisk, channel_id: str, p: dict[str, Any]) -> None:
     ast.channel(channel_id)
     if not p.get("dtmf"):
         raise AriError(400, "DTMF is required")
     # Digits go to the far end: nothing comes back on this channel (ivr_playback_dtmf).
-    ast.stasis_channel(channel_id)
+    ast.stasis_channel(channel_id).dtmf_sent.append(str(p["dtmf"]))
 
 
 def simple_action(ast: SimAsterisk, channel_id: str, p: dict[str, Any], direction: bool) -> None:
@@ -65,6 +102,19 @@ def simple_action(ast: SimAsterisk, channel_id: str, p: dict[str, Any], directio
     ast.stasis_channel(channel_id)
     if direction and p.get("direction", "both") not in DIRECTIONS:
         raise AriError(400, "Invalid direction specified")
+
+
+def mute(ast: SimAsterisk, channel_id: str, p: dict[str, Any], *, on: bool) -> None:
+    """204 and no event (hold_mute_variables_continue); `both` is the default."""
+    channel = ast.stasis_channel(channel_id)
+    direction = p.get("direction", "both")
+    if direction not in DIRECTIONS:
+        raise AriError(400, "Invalid direction specified")
+    directions = {"in", "out"} if direction == "both" else {direction}
+    if on:
+        channel.muted |= directions
+    else:
+        channel.muted -= directions
 
 
 def get_variable(ast: SimAsterisk, channel_id: str, p: dict[str, Any]) -> Json:
@@ -137,6 +187,7 @@ def snoop(ast: SimAsterisk, channel_id: str, p: dict[str, Any], snoop_id: str | 
         ast.now_text(), Dialplan("default", "s", 1),
     )  # fmt: skip
     spied.snoops.append(channel.id)
+    channel.snooping = (spied.id, str(spy), str(whisper))
     ast.add(channel)
     reply = channel.json()
     args = [a for a in str(p.get("appArgs") or "").split(",") if a]

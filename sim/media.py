@@ -43,11 +43,22 @@ class Media:
 
     # playbacks ------------------------------------------------------------------------
 
-    def play(self, target: str, app: str, media: str | None, playback_id: str | None) -> Playback:
+    def play(
+        self,
+        target: str,
+        app: str,
+        media: str | None,
+        playback_id: str | None,
+        lang: str | None = None,
+    ) -> Playback:
         if not media:
             raise AriError(500, "Failed to queue media for playback")
-        # A duplicate playbackId is accepted (errors.md: lenient).
-        playback = Playback(playback_id or str(uuid.uuid4()), media, target)
+        # A duplicate playbackId is accepted (errors.md: lenient). The sound language is
+        # `lang`, else the channel's (`language: en` in every trace). Several media come
+        # comma-joined (`allowMultiple`) and play in turn in one playback.
+        first, *after = [uri for uri in media.split(",") if uri] or [media]
+        playback = Playback(playback_id or str(uuid.uuid4()), first, target, lang or "en")
+        playback.after = after
         self.playbacks[playback.id] = playback
         queue = self._queues.setdefault(target, [])
         queue.append(playback)
@@ -55,7 +66,7 @@ class Media:
             self._start(playback, app)
         # The response says `queued` although PlaybackStarted went out first
         # (ivr_playback_dtmf.md: the event arrived ~2 ms before the 201).
-        return Playback(playback.id, media, target, state="queued")
+        return Playback(playback.id, first, target, playback.language, "queued", after=after)
 
     def _start(self, playback: Playback, app: str) -> None:
         playback.state = "playing"
@@ -63,15 +74,23 @@ class Media:
         scheme = playback.media_uri.partition(":")[0]
         if scheme not in KNOWN_SCHEMES:
             return
-        if playback.media_uri in self.sounds.missing:
-            playback.timer = self._ast.clock.call_later(
-                0, lambda: self._finish(playback, app, "failed")
-            )
-            return
-        delay = self.sounds.duration(playback.media_uri)
+        failed = playback.media_uri in self.sounds.missing
+        delay = 0 if failed else self.sounds.duration(playback.media_uri)
         playback.timer = self._ast.clock.call_later(
-            delay, lambda: self._finish(playback, app, "done")
+            delay, lambda: self._medium_done(playback, app, failed=failed)
         )
+
+    def _medium_done(self, playback: Playback, app: str, *, failed: bool) -> None:
+        """One medium is over: the next one (PlaybackContinuing, then PlaybackStarted
+        again), or the end. As res_stasis_playback.c's play_on_channel: a medium that
+        fails is skipped while another follows; the last one decides done or failed."""
+        if not playback.after:
+            self._finish(playback, app, "failed" if failed else "done")
+            return
+        playback.state = "continuing"
+        self._ast.bus.emit(app, "PlaybackContinuing", playback=playback.json())
+        playback.media_uri = playback.after.pop(0)
+        self._start(playback, app)
 
     def _finish(self, playback: Playback, app: str, state: str) -> None:
         if self.playbacks.get(playback.id) is playback:

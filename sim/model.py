@@ -75,6 +75,12 @@ class Channel:
     variables: dict[str, str] = field(default_factory=dict)
     recording: str | None = None
     snoops: list[str] = field(default_factory=list)
+    muted: set[str] = field(default_factory=set)
+    """Directions muted by ARI (`in`: what the phone sends, `out`: what it hears)."""
+    dtmf_sent: list[str] = field(default_factory=list)
+    snooping: tuple[str, str, str] | None = None
+    """A snoop channel's spied channel id, `spy` and `whisper` directions."""
+    """Digits ARI sent toward the far end, one string per request (tests read it)."""
     timer: Timer | None = None
     """A pending ring outcome (answer or timeout) for an originated channel."""
 
@@ -143,15 +149,20 @@ class Playback:
     language: str = "en"
     state: str = "queued"
     timer: Timer | None = None
+    after: list[str] = field(default_factory=list)
+    """Media still to play after `media_uri` (a request with several media)."""
 
     def json(self) -> Json:
-        return {
+        data: Json = {
             "id": self.id,
             "media_uri": self.media_uri,
             "target_uri": self.target_uri,
             "language": self.language,
             "state": self.state,
         }
+        if self.after:  # stasis_app_playback_to_json: only while another medium follows
+            data["next_media_uri"] = self.after[0]
+        return data
 
 
 @dataclass

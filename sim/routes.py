@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sim import bridges, channels
+from sim import bridges, channels, endpoints
 from sim.agents import Unregistered
 from sim.asterisk import SimAsterisk
 from sim.errors import AriError, allocation_failed
@@ -99,6 +99,18 @@ def _continue(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
     return NO_CONTENT
 
 
+@route("POST", "/channels/{channelId}/redirect")
+def _redirect(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    channels.redirect(ast, m["channelId"], p)
+    return NO_CONTENT
+
+
+@route("POST", "/channels/{channelId}/move")
+def _move(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    channels.move(ast, m["channelId"], p)
+    return NO_CONTENT
+
+
 @route("POST", "/channels/{channelId}/dtmf")
 def _dtmf(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
     channels.dtmf(ast, m["channelId"], p)
@@ -116,7 +128,18 @@ def _simple(action: str, direction: bool = False) -> None:
 
 for _action in ("ring", "hold", "moh", "silence"):
     _simple(_action)
-_simple("mute", direction=True)
+
+
+@route("POST", "/channels/{channelId}/mute")
+def _mute(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    channels.mute(ast, m["channelId"], p, on=True)
+    return NO_CONTENT
+
+
+@route("DELETE", "/channels/{channelId}/mute")
+def _unmute(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    channels.mute(ast, m["channelId"], p, on=False)
+    return NO_CONTENT
 
 
 @route("GET", "/channels/{channelId}/variable")
@@ -141,7 +164,9 @@ def _snoop(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
 def _channel_play(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
     channel = ast.stasis_channel(m["channelId"])
     wanted = m.get("playbackId") or p.get("playbackId")
-    playback = ast.media.play(f"channel:{channel.id}", channel.app, p.get("media"), wanted)
+    playback = ast.media.play(
+        f"channel:{channel.id}", channel.app, p.get("media"), wanted, p.get("lang")
+    )
     return 201, playback.json()
 
 
@@ -309,7 +334,8 @@ def _application(ast: SimAsterisk, name: str) -> dict[str, Any]:
     channel_ids, bridge_ids = ast.subscribed_ids(name)
     return {
         "name": name, "channel_ids": channel_ids, "bridge_ids": bridge_ids,
-        "endpoint_ids": [], "device_names": [], "events_allowed": [], "events_disallowed": [],
+        "endpoint_ids": endpoints.endpoint_ids(ast, name), "device_names": [],
+        "events_allowed": [], "events_disallowed": [],
     }  # fmt: skip
 
 
@@ -322,6 +348,18 @@ def _applications(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Rep
 def _application_get(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
     if not ast.bus.connected(m["name"]):
         raise AriError(404, "Application not found")
+    return 200, _application(ast, m["name"])
+
+
+@route("POST", "/applications/{name}/subscription")
+def _subscribe(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    endpoints.subscribe(ast, m["name"], p.get("eventSource"))
+    return 200, _application(ast, m["name"])
+
+
+@route("DELETE", "/applications/{name}/subscription")
+def _unsubscribe(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    endpoints.unsubscribe(ast, m["name"], p.get("eventSource"))
     return 200, _application(ast, m["name"])
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from callcenter.core.expression import Value
+
 
 def new_leg_id() -> str:
     """A fresh originate `channelId`. All leg ids have the same length, so none is a
@@ -47,6 +49,14 @@ class Call:
     legs: dict[str, Leg] = field(default_factory=dict)  # by agent
     leaving: bool = False  # sent on by the engine (continue/hangup): its StasisEnd is expected
     gone: bool = False  # the caller hung up (or was sent away): no more commands for it
+    name: str = ""  # the caller's name (caller id), shown to the agent
+    lang: str | None = None  # the prompts' language (the number's, or the caller's choice)
+    ivr_path: str = ""  # the menus and keys taken, e.g. "hotline-main>2>hotline-support>3"
+    callback: str = ""  # a booked callback's number: the caller hangs up, the call stays
+    customer: str | None = None  # the channel the engine dialed for the callback
+    recording: str | None = None  # the live recording's name once connected
+    attributes: dict[str, Value] = field(default_factory=dict)  # for the queue, from arrival
+    priority: int = 0
 
 
 class CallTable:
@@ -55,6 +65,7 @@ class CallTable:
     def __init__(self) -> None:
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, Leg] = {}  # by channel id
+        self._agents: dict[str, Leg] = {}  # by agent: an agent rings or talks for one call
 
     def add(self, call: Call) -> Call:
         self.calls[call.id] = call
@@ -68,12 +79,15 @@ class CallTable:
         if record is not None:
             for leg in record.legs.values():
                 self._legs.pop(leg.channel, None)
+                if self._agents.get(leg.agent) is leg:
+                    del self._agents[leg.agent]
         return record
 
     def add_leg(self, leg: Leg) -> Leg:
         record = self.calls[leg.call]
         record.legs[leg.agent] = leg
         self._legs[leg.channel] = leg
+        self._agents[leg.agent] = leg
         return leg
 
     def leg_of_channel(self, channel: str) -> Leg | None:
@@ -88,7 +102,13 @@ class CallTable:
         leg = record.legs.pop(agent, None) if record else None
         if leg is not None:
             self._legs.pop(leg.channel, None)
+            if self._agents.get(leg.agent) is leg:
+                del self._agents[leg.agent]
         return leg
+
+    def leg_of_agent(self, agent: str) -> Leg | None:
+        """The agent's latest leg (ringing or talking), for call control by agent id."""
+        return self._agents.get(agent)
 
     def call_of_channel(self, channel: str) -> Call | None:
         """The call whose caller is `channel` (the call id is the caller channel id)."""

@@ -9,6 +9,15 @@ back to the dispatcher as a core event.
 Fail-safe: a step that fails unexpectedly is logged with the call id and the caller
 is sent back to the dialplan at the fallback (``fail``); other calls are untouched.
 A request that fails because the caller already left is expected and dropped.
+
+Its parts: `Routing` (routing.py: arrival, menu exits, targets) and `Callbacks`
+(callbacks.py: the customer's leg) are base classes; what the caller hears is `Voice`
+(voice.py), driven by `Menus` (menus.py: the IVR) and `WaitingRoom` (waiting.py: the
+core's waiting-room commands and the keys of a queued caller).
+
+On connect: the caller leaves the holding bridge for a new mixing bridge with the
+agent; with the queue's ``record`` policy the mixing bridge is recorded as
+``cc-<call id>`` (kept for the interaction row, stopped before the bridge goes).
 """
 
 from __future__ import annotations
@@ -19,22 +28,39 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Unpack
 
 from ari_app.client import AllocationFailedError, AriError
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
+from ari_app.client.media import Playbacks, Recordings
+from ari_app.engine.callbacks import Callbacks, caller_id
 from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
 from ari_app.engine.clock import TimerClock
-from ari_app.engine.entry import VARIABLES, entry_for
+from ari_app.engine.menus import Menus
+from ari_app.engine.routing import Routing
+from ari_app.engine.voice import Voice
+from ari_app.engine.waiting import WaitingRoom
 from callcenter.config import Config
 from callcenter.core import commands as cmd
 from callcenter.core import events as ev
 from callcenter.core.spec import Target, TargetKind
 
+if TYPE_CHECKING:
+    from callcenter.store.records import InteractionFields
+
 log = logging.getLogger(__name__)
 
 Post = Callable[[ev.Event], None]
 Step = Callable[[], Awaitable[None]]
+
+WAITING_COMMANDS = (cmd.Announce, cmd.PlayPrompt, cmd.OfferCallback, cmd.ConfirmCallback)
+
+
+class InteractionSink(Protocol):
+    """Where facts the core does not know go: the store writer's ``interaction``."""
+
+    def interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +75,7 @@ class Fallback:
         return f"{self.context},{self.extension},{self.priority}"
 
 
-class Executor:
+class Executor(Routing, Callbacks):
     def __init__(
         self,
         channels: Channels,
@@ -59,20 +85,30 @@ class Executor:
         post: Post,
         config: Config,
         *,
+        playbacks: Playbacks,
+        recordings: Recordings,
         app: str = "callcenter",
         fallback: Fallback = Fallback(),
         now: Callable[[], float] = time.time,
     ) -> None:
         self.channels = channels
         self.bridges = bridges
+        self.recordings = recordings
         self.calls = calls
         self.clock = clock
         self.config = config
         self.app = app
         self.fallback = fallback
+        self.interactions: InteractionSink | None = None
+        """Recording names and IVR paths for the interaction row (the store writer)."""
         self._post = post
         self._now = now
         self._tails: dict[str, asyncio.Task[None]] = {}
+        self.voice = Voice(channels, playbacks, self._chain, self.fail)
+        self.menus = Menus(self.voice, self._menu_exit, self.fail)
+        self.waiting = WaitingRoom(self.voice, post, now, self._hang_up_kept)
+        self._customers: dict[str, str] = {}  # callback customer channel -> call
+        self._kept: set[str] = set()  # callbacks whose caller has hung up, place kept
 
     # -- commands ------------------------------------------------------------------------
 
@@ -89,12 +125,14 @@ class Executor:
                 if leg is not None:
                     self._chain(call, lambda: self._hang_up(leg.channel))
             case cmd.Connect():
+                self._prepare_connect(command.call)
                 self._chain(command.call, lambda: self._connect(command))
             case cmd.LeaveQueue():
                 self._leave(command)
-            case cmd.Announce() | cmd.PlayPrompt() | cmd.OfferCallback() | cmd.ConfirmCallback():
-                # TODO(issue 3): announcements, prompts and callbacks over ARI playbacks.
-                log.info("not yet played command=%r", command)
+            case _ if isinstance(command, WAITING_COMMANDS):
+                record = self.calls.get(getattr(command, "call", ""))
+                if record is not None and not record.gone and record.id not in self._kept:
+                    self.waiting.execute(record, command)
             case _:
                 pass  # state changes and queue_log lines: the journal and the log
 
@@ -108,13 +146,17 @@ class Executor:
     async def _originate(self, record: Call, leg: Leg, command: cmd.Ring) -> None:
         if self.calls.leg(leg.call, leg.agent) is not leg:
             return  # cancelled before its turn came
+        # The agent's phone shows who is calling: originate's callerId becomes the new
+        # channel's caller and connected line (agent_busy.jsonl: callerId "Support Queue
+        # <100>" came back as both); once bridged, Asterisk updates the connected line.
+        number = command.callback_number or record.number
         try:
             await self.channels.originate(
                 command.endpoint,
                 app=self.app,
                 app_args=("agent", leg.call, leg.agent),
                 channel_id=leg.channel,
-                caller_id=record.number or None,
+                caller_id=caller_id(record.name, number),
                 # Whole seconds only; the core's own ring timer ends the offer on time.
                 ring_timeout=max(1, math.ceil(command.timeout)),
             )
@@ -136,6 +178,11 @@ class Executor:
         else:
             self._post(ev.RingFailed(now, leg.call, leg.agent, reason))
 
+    def _prepare_connect(self, call: str) -> None:
+        """Nothing more is played to the caller, nothing more is keyed in the line."""
+        self.waiting.forget(call)
+        self.voice.stop(call)
+
     async def _connect(self, command: cmd.Connect) -> None:
         record = self.calls.get(command.call)
         leg = self.calls.leg(command.call, command.agent)
@@ -145,34 +192,89 @@ class Executor:
             # As recorded (queue_moh_ring_answer.md): MOH stopped, caller taken out of the
             # holding bridge, then a new mixing bridge. Bridge MOH has no event either way;
             # the emptied holding bridge gets no BridgeDestroyed.
-            holding, record.holding = record.holding, None
-            await self.bridges.stop_moh(holding)
-            await self.bridges.remove_channel(holding, record.channel)
-            await self._quietly(self.bridges.destroy(holding))
+            await self._unhold(record)
         mixing = new_bridge_id("mix")
         record.mixing = mixing
         await self.bridges.create("mixing", bridge_id=mixing, name=f"call-{record.id}")
-        await self.bridges.add_channel(mixing, [record.channel, leg.channel])
+        if command.callback_number:
+            # The agent is on the line first; the customer joins when answering (customer_up).
+            await self.bridges.add_channel(mixing, leg.channel)
+        else:
+            await self.bridges.add_channel(mixing, [record.channel, leg.channel])
         if command.record:
-            log.info("TODO recording not yet started call=%s", record.id)  # TODO(issue 3)
+            await self._record(record, mixing, leg.agent)
+        if command.callback_number:
+            await self._dial_customer(record, command.callback_number)
         log.info("connected call=%s agent=%s bridge=%s", record.id, leg.agent, mixing)
+
+    async def _record(self, record: Call, mixing: str, agent: str) -> None:
+        """Record the mixing bridge as ``cc-<call id>`` (``-<agent>`` after a first one).
+        A recorder that fails is logged; the call goes on unrecorded rather than failing."""
+        name = f"cc-{record.id}" if record.recording is None else f"cc-{record.id}-{agent}"
+        try:
+            # RecordingStarted usually arrives before the 201 (queue_moh_ring_answer.md).
+            await self.bridges.record(mixing, name, "wav", if_exists="fail")
+        except AriError as exc:
+            log.warning("recording not started call=%s name=%s error=%s", record.id, name, exc)
+            return
+        record.recording = name
+        log.info("recording call=%s name=%s", record.id, name)
+        if self.interactions is not None:
+            self.interactions.interaction(record.id, recording_path=name)
+
+    async def _stop_recording(self, record: Call) -> None:
+        if record.recording is not None and record.mixing is not None:
+            # Stop and keep; RecordingFinished follows (queue_moh_ring_answer.md).
+            await self._quietly(self.recordings.stop(record.recording))
+
+    # -- the holding bridge -------------------------------------------------------------------
+
+    def hold(self, record: Call) -> None:
+        """Into a new holding bridge with music (a restored caller found outside one)."""
+        self._chain(record.id, lambda: self._hold(record))
+
+    async def _hold(self, record: Call) -> None:
+        if record.holding is not None:
+            return  # already in line (a LeaveQueue to another queue)
+        holding = new_bridge_id("hold")
+        await self.bridges.create("holding", bridge_id=holding, name=f"queue-{record.id}")
+        record.holding = holding
+        await self.bridges.add_channel(holding, record.channel)
+        await self.bridges.start_moh(holding, self._music_class(record))
+
+    async def _unhold(self, record: Call) -> None:
+        holding, record.holding = record.holding, None
+        if holding is None:
+            return
+        await self._quietly(self.bridges.stop_moh(holding))
+        await self._quietly(self.bridges.remove_channel(holding, record.channel))
+        await self._quietly(self.bridges.destroy(holding))
+
+    def _music_class(self, record: Call) -> str | None:
+        queue = self.config.queues.get(record.queue)
+        return queue.music_class if queue is not None else None
+
+    # -- leaving the line ---------------------------------------------------------------------
 
     def _leave(self, command: cmd.LeaveQueue) -> None:
         record = self.calls.get(command.call)
         if record is None or record.gone:
             return
+        self.waiting.forget(record.id)
         target = command.target
         if target is not None and target.kind is TargetKind.QUEUE:
             # Straight into another queue: still in the holding bridge, still hearing music.
             record.queue = target.value
             now = self._now()
-            self._post(ev.CallEnqueued(now, record.id, target.value, record.number))
+            self._post(ev.CallEnqueued(now, record.id, target.value, record.number,
+                                       record.attributes, record.priority))  # fmt: skip
             self._chain(record.id, lambda: self._mark(record, target.value, now))
             return
-        record.leaving = True
         log.info("leave call=%s queue=%s reason=%s target=%s",
                  record.id, command.queue, command.reason, target)  # fmt: skip
-        self._chain(record.id, lambda: self._send_on(record, target))
+        self.voice.stop(record.id)
+        # No target (a queue without overflow): hang up, as LeaveQueue and the config say.
+        self.send(record, target or Target(TargetKind.HANGUP))
 
     async def _mark(self, record: Call, queue: str, entered: float) -> None:
         """The queue and entry time a restarted engine restores the caller with."""
@@ -181,86 +283,31 @@ class Executor:
             self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{entered:.3f}"),
         )
 
-    async def _send_on(self, record: Call, target: Target | None) -> None:
-        if target is not None and target.kind is TargetKind.HANGUP:
-            await self._hang_up(record.channel)
-        elif target is not None and target.kind is TargetKind.DIALPLAN:
-            context, _, rest = target.value.partition(",")
-            exten, _, priority = rest.partition(",")
-            await self.channels.continue_in_dialplan(
-                record.channel, context, exten or None, int(priority) if priority else None
-            )
-        else:
-            # TODO(issue 3): ivr, agent, number, voicemail and announcement targets; until then
-            # (and without a target) the dialplan's fallback serves the caller.
-            await self._to_fallback(record)
-        await self._release_bridges(record)
-        self.calls.remove(record.id)
+    # -- departures -------------------------------------------------------------------------
 
-    # -- arrival ----------------------------------------------------------------------------
-
-    def admit(self, record: Call) -> None:
-        self._chain(record.id, lambda: self._admit(record))
-
-    async def _admit(self, record: Call) -> None:
-        await self.channels.answer(record.channel)
-        values = await asyncio.gather(*(self._variable(record, n) for n in VARIABLES))
-        variables = {name: value for name, value in zip(VARIABLES, values, strict=True) if value}
-        entry = entry_for(self.config, record.exten, variables)
-        if entry is None:
-            log.warning("no queue call=%s exten=%s: to the fallback", record.id, record.exten)
-            record.leaving = True
-            await self._to_fallback(record)
-            self.calls.remove(record.id)
+    def caller_gone(self, record: Call) -> None:
+        """The caller hung up: every agent leg and bridge of the call goes too."""
+        if record.gone or record.id in self._kept:
             return
-        now = self._now()
-        record.queue = entry.queue
-        await asyncio.gather(
-            self._hold(record),
-            # Read back after a restart to rebuild the line in its order (issue 3, part 4).
-            self.channels.set_variable(record.channel, "CC_QUEUE", entry.queue),
-            self.channels.set_variable(record.channel, "CC_PRIORITY", str(entry.priority)),
-            self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{now:.3f}"),
-        )
-        if record.gone or record.leaving:
+        self._post(ev.CallerHungUp(self._now(), record.id))
+        if record.callback:
+            # Booked: the caller hangs up as expected and the place in line is kept; the
+            # core calls the customer back in turn (Connect.callback_number).
+            self._kept.add(record.id)
+            self.menus.forget(record.id)
+            self.waiting.forget(record.id)
+            self._chain(record.id, lambda: self._release_bridges(record))
             return
-        self._post(ev.CallEnqueued(now, record.id, entry.queue, record.number,
-                                   entry.attributes, entry.priority))  # fmt: skip
-
-    def hold(self, record: Call) -> None:
-        """Into a new holding bridge with music (a restored caller found outside one)."""
-        self._chain(record.id, lambda: self._hold(record))
+        record.gone = True
+        self._chain(record.id, lambda: self._release(record, hang_up_caller=False))
 
     def hang_up_stray(self, channel: str, call: str) -> None:
         """A channel of ``call`` the engine does not know (any more): hang it up."""
         self._chain(call or channel, lambda: self._hang_up(channel))
 
-    async def _variable(self, record: Call, name: str) -> str | None:
-        try:
-            return await self.channels.get_variable(record.channel, name)
-        except AriError:
-            return None  # not set: 404 "Provided variable was not found"
-
-    async def _hold(self, record: Call) -> None:
-        holding = new_bridge_id("hold")
-        await self.bridges.create("holding", bridge_id=holding, name=f"queue-{record.id}")
-        record.holding = holding
-        await self.bridges.add_channel(holding, record.channel)
-        await self.bridges.start_moh(holding, self._music_class(record))
-
-    def _music_class(self, record: Call) -> str | None:
-        queue = self.config.queues.get(record.queue)
-        return queue.music_class if queue is not None else None
-
-    # -- departures -------------------------------------------------------------------------
-
-    def caller_gone(self, record: Call) -> None:
-        """The caller hung up: every agent leg and bridge of the call goes too."""
-        if record.gone:
-            return
-        record.gone = True
-        self._post(ev.CallerHungUp(self._now(), record.id))
-        self._chain(record.id, lambda: self._release(record, hang_up_caller=False))
+    def _hang_up_kept(self, record: Call) -> None:
+        """After the callback's confirmation: hang up the caller, keep the call."""
+        self._chain(record.id, lambda: self._hang_up(record.channel))
 
     def agent_gone(self, leg: Leg) -> None:
         """An answered agent hung up: the caller is hung up too (no wrap-up call-back)."""
@@ -281,31 +328,47 @@ class Executor:
             return
         record.leaving = record.gone = True
         log.error("fail-safe call=%s: caller sent to %s", call, self.fallback)
+        self.menus.forget(call)
         self._post(ev.CallerHungUp(self._now(), call))
         self._chain(call, lambda: self._fail_safe(record))
 
     async def _fail_safe(self, record: Call) -> None:
-        for leg in list(record.legs.values()):
-            self.calls.remove_leg(leg.call, leg.agent)
-            await self._quietly(self._hang_up(leg.channel))
-        await self._to_fallback(record)
+        await self._hang_up_legs(record)
+        if record.id not in self._kept:
+            await self._to_fallback(record)
         await self._release_bridges(record)
-        self.calls.remove(record.id)
+        self._forget(record)
 
     async def _release(self, record: Call, *, hang_up_caller: bool) -> None:
+        await self._hang_up_legs(record)
+        if hang_up_caller and record.id not in self._kept:
+            await self._quietly(self._hang_up(record.channel))
+        await self._release_bridges(record)
+        self._forget(record)
+
+    async def _hang_up_legs(self, record: Call) -> None:
         for leg in list(record.legs.values()):
             self.calls.remove_leg(leg.call, leg.agent)
             await self._quietly(self._hang_up(leg.channel))
-        if hang_up_caller:
-            await self._quietly(self._hang_up(record.channel))
-        await self._release_bridges(record)
-        self.calls.remove(record.id)
+        customer, record.customer = record.customer, None
+        if customer is not None:
+            self._customers.pop(customer, None)
+            await self._quietly(self._hang_up(customer))
 
     async def _release_bridges(self, record: Call) -> None:
+        await self._stop_recording(record)
         for bridge in (record.holding, record.mixing):
             if bridge is not None:
                 await self._quietly(self.bridges.destroy(bridge))
         record.holding = record.mixing = None
+
+    def _forget(self, record: Call) -> None:
+        """The call is over for the engine: no prompt, timer or key is left behind."""
+        self.menus.forget(record.id)
+        self.waiting.forget(record.id)
+        self.voice.forget(record.id)
+        self._kept.discard(record.id)
+        self.calls.remove(record.id)
 
     async def _to_fallback(self, record: Call) -> None:
         fb = self.fallback

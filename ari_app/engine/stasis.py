@@ -1,9 +1,15 @@
 """ARI events in: what happened on Asterisk, as the core's events and the executor's steps.
 
 Channels the engine cares about: callers (entered from the dialplan with
-``Stasis(callcenter,inbound,${EXTEN})``) and agent legs (originated with
-``appArgs=agent,<call>,<agent>``). Everything else (the other Local halves, snoops,
-events of channels already released) is ignored.
+``Stasis(callcenter,inbound,${EXTEN})``), agent legs (originated with
+``appArgs=agent,<call>,<agent>``) and a callback's customer (``appArgs=customer,<call>``,
+callbacks.py). Everything else (the other Local halves, snoops, events of channels
+already released) is ignored.
+
+A caller's keys (``ChannelDtmfReceived``, one event per key on the caller's channel,
+ivr_playback_dtmf.md) go to the menus while it is in one, else to the waiting room while
+it is queued; ``PlaybackFinished`` (``done`` or ``failed``, also after a stop) moves the
+caller's prompts on (voice.py).
 
 Asterisk's ways of saying "gone", as recorded:
 
@@ -51,6 +57,10 @@ class StasisEvents:
         self.executor = executor
         self._post = post
         self._now = now
+        self._customers_up: set[str] = set()  # callback customers who answered
+        self.hooks: list[Callable[[ari.AriEvent], bool]] = []
+        """Asked first, in order; one that returns True took the event (call control's
+        consult legs, supervisors and snoops; reachability's endpoint states)."""
 
     def call_of(self, event: ari.AriEvent) -> str:
         """The call an ARI event is about, or "" (for the fail-safe's log and action)."""
@@ -60,9 +70,14 @@ class StasisEvents:
         if self.calls.call_of_channel(channel.id) is not None:
             return channel.id
         leg = self.calls.leg_of_channel(channel.id)
-        return leg.call if leg is not None else ""
+        if leg is not None:
+            return leg.call
+        return self.executor.call_of_customer(channel.id) or ""
 
     def on_event(self, event: ari.AriEvent) -> None:
+        for hook in self.hooks:
+            if hook(event):
+                return
         match event:
             case ari.StasisStart():
                 self._stasis_start(event)
@@ -74,8 +89,23 @@ class StasisEvents:
                 self._gone(event.channel.id, cause=event.cause)
             case ari.StasisEnd() | ari.ChannelHangupRequest():
                 self._gone(event.channel.id, cause=None)
+            case ari.PlaybackFinished():
+                self.executor.voice.finished(event.playback.id)
+            case ari.ChannelDtmfReceived():
+                self._key(event.channel.id, event.digit)
             case _:
                 pass
+
+    def _key(self, channel: str, digit: str) -> None:
+        """A caller's key: the menus', the waiting room's, or nobody's (talking to an agent:
+        the key goes through the bridge to the agent's phone as Asterisk passes it)."""
+        record = self.calls.call_of_channel(channel)
+        if record is None or record.gone or record.leaving or len(digit) != 1:
+            return
+        if self.executor.menus.key(record.id, digit):
+            return
+        if record.queue and record.mixing is None and not record.callback:
+            self.executor.waiting.key(record, digit)
 
     def _stasis_start(self, event: ari.StasisStart) -> None:
         channel = event.channel
@@ -89,7 +119,8 @@ class StasisEvents:
             exten = event.args[1] if len(event.args) > 1 else ""
             if not exten and channel.dialplan is not None:
                 exten = channel.dialplan.exten
-            record = Call(channel.id, channel.id, event.server, exten, channel.caller.number)
+            record = Call(channel.id, channel.id, event.server, exten, channel.caller.number,
+                          name=channel.caller.name)  # fmt: skip
             self.calls.add(record)
             log.info("caller arrived call=%s exten=%s number=%s", record.id, exten, record.number)
             self.executor.admit(record)
@@ -104,10 +135,21 @@ class StasisEvents:
                 return
             leg.answered = True
             self._post(ev.AgentAnswered(self._now(), leg.call, leg.agent))
+        elif kind == "customer":
+            # A callback's customer answered (originated with appArgs=customer,<call>).
+            self._customers_up.add(channel.id)
+            self.executor.customer_up(channel.id)
         else:
             log.info("ignored StasisStart channel=%s args=%s", channel.id, event.args)
 
     def _gone(self, channel: str, *, cause: int | None) -> None:
+        if self.executor.call_of_customer(channel) is not None:
+            # Like an agent leg: before the answer only ChannelDestroyed ends it.
+            answered = channel in self._customers_up
+            if answered or cause is not None:
+                self._customers_up.discard(channel)
+                self.executor.customer_gone(channel, answered=answered)
+            return
         record = self.calls.call_of_channel(channel)
         if record is not None:
             if not record.leaving:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from ari_app.engine.entry import entry_for
+from ari_app.engine.entry import arrival_for, entry_for
 from ari_app.engine.settings import SettingsError, load_settings
 from callcenter.config import Config, load_config
+from callcenter.core.spec import Target, TargetKind
 from tests.engine.conftest import CONFIG
+
+MOMENT = dt.datetime(2026, 11, 27, 4, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -28,10 +32,10 @@ def test_cc_queue_wins_over_the_dialed_number(config: Config) -> None:
     )  # fmt: skip
 
 
-def test_number_to_a_menu_joins_the_menus_first_queue(config: Config) -> None:
-    entry = entry_for(config, "801", {})
-    assert entry is not None
-    assert entry.queue == "support"
+def test_number_to_a_menu_is_no_queue_entry_the_menu_runs_first(config: Config) -> None:
+    assert entry_for(config, "801", {}) is None
+    arrival = arrival_for(config, "801", {}, MOMENT)
+    assert (arrival.target, arrival.open) == (Target(TargetKind.IVR, "main"), True)
 
 
 def test_vip_gets_the_vip_priority_unless_one_is_given(config: Config) -> None:
