@@ -11,24 +11,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ari_app.client import AriClient, AriEvent, AriServer, Snapshot
 from ari_app.engine.calls import CallTable
 from ari_app.engine.clock import TimerClock
+from ari_app.engine.control import CallControl as AgentCallControl
+from ari_app.engine.desk import CallControl, Desk, Records, agent_pins, open_bus
 from ari_app.engine.dispatcher import Dispatcher, Journal
 from ari_app.engine.executor import Executor, Fallback
+from ari_app.engine.reachability import Reachability
 from ari_app.engine.recovery import Recovery
 from ari_app.engine.reload import ConfigWatcher
 from ari_app.engine.settings import EngineSettings
 from ari_app.engine.stasis import StasisEvents
+from callcenter.bus.client import BusSettings
 from callcenter.config import Config, load_config
 from callcenter.core import commands as cmd
 from callcenter.core import events as ev
 from callcenter.core.router import Router
+
+if TYPE_CHECKING:
+    from callcenter.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,9 @@ class Engine:
             settings.ari_app,
         )
         self.client = AriClient(server, on_event=self._on_event, on_resync=self._on_resync)
-        self.dispatcher = Dispatcher(self.router, self._execute, self._call_failed, journal=journal)
+        # Everything that watches the core's decisions: the store's journal, the bus desk.
+        self.journals: list[Journal] = [] if journal is None else [journal]
+        self.dispatcher = Dispatcher(self.router, self._execute, self._call_failed, journal=self)
         self.clock = TimerClock(self.dispatcher.post, now)
         fallback = Fallback(
             settings.fallback_context, settings.fallback_extension, settings.fallback_priority
@@ -62,8 +73,21 @@ class Engine:
         self.executor = Executor(
             self.client.channels, self.client.bridges, self.calls, self.clock,
             self.dispatcher.post, config, app=settings.ari_app, fallback=fallback, now=now,
+            playbacks=self.client.playbacks, recordings=self.client.recordings,
         )  # fmt: skip
         self.stasis = StasisEvents(self.calls, self.executor, self.dispatcher.post, now=now)
+        # Phones' registration (issue 3): an unregistered agent is not offered calls.
+        self.reachability = Reachability(
+            self.client.endpoints, self.client.applications, lambda: self.executor.config.agents,
+            self.dispatcher.post, app=settings.ari_app, now=now,
+        )  # fmt: skip
+        # Agents' and supervisors' call control (hold, transfer, monitor...), by agent id.
+        self.control = AgentCallControl(
+            self.calls, self.client.channels, self.client.bridges, self.dispatcher.post,
+            self.router.agent_state, lambda: self.executor.config, self.reachability,
+            app=settings.ari_app, now=now,
+        )  # fmt: skip
+        self.stasis.hooks += [self.reachability.on_event, self.control.on_event]
         self.recovery = Recovery(
             self.calls, self.executor, self.dispatcher, app=settings.ari_app,
             login_agents=settings.login_agents, now=now,
@@ -72,6 +96,7 @@ class Engine:
             settings.config_dir, self.apply_config, interval=settings.config_poll_interval
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self.desk: Desk | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -92,6 +117,8 @@ class Engine:
         """A new configuration, through the dispatcher: calls keep their order."""
         await self.dispatcher.request(ev.ConfigLoaded(self.now(), config.routing_spec()))
         self.executor.config = config
+        if self.client.connected.is_set():
+            await self.reachability.resync()  # new agents' phones watched too
 
     def reload(self) -> None:
         """Re-read the configuration directory now (SIGHUP)."""
@@ -102,6 +129,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.clock.cancel_all()
+        await self.control.aclose()
         await self.executor.aclose()
         await self.client.aclose()
 
@@ -110,6 +138,7 @@ class Engine:
         while True:
             await self.dispatcher.idle()
             await self.executor.idle()
+            await self.control.idle()
             if self.dispatcher.pending == 0:
                 return
 
@@ -127,6 +156,26 @@ class Engine:
     async def unpause(self, agent: str) -> None:
         await self.dispatcher.request(ev.AgentUnpaused(self.now(), agent))
 
+    def attach_desk(
+        self,
+        bus: BusSettings,
+        *,
+        store: Store | None = None,
+        records: Records | None = None,
+        control: CallControl | None = None,
+    ) -> Desk:
+        """The bus for consoles (issue 6): it watches the core's decisions from now on."""
+        settings = self.settings
+        self.desk = Desk(
+            self, bus, store=store, records=records, control=control or self.control,
+            supervisors=frozenset(settings.bus_supervisors),
+            stats_interval=settings.bus_stats_interval,
+            lookup_timeout=settings.bus_lookup_timeout,
+            service_level_target=settings.bus_service_level_target,
+        )  # fmt: skip
+        self.journals.append(self.desk)
+        return self.desk
+
     # -- wiring -----------------------------------------------------------------------------
 
     async def _on_event(self, event: AriEvent) -> None:
@@ -140,6 +189,17 @@ class Engine:
 
     async def _on_resync(self, snapshot: Snapshot) -> None:
         await self.recovery.resync(snapshot)
+        self.control.resync(snapshot)
+        await self.reachability.resync()
+
+    def record(self, event: ev.Event, commands: Sequence[cmd.Command]) -> None:
+        """The dispatcher's journal: each watcher in turn; one failing spares the others."""
+        for journal in self.journals:
+            try:
+                journal.record(event, commands)
+            except Exception:  # the store or the bus must never stop routing
+                log.exception("journal failed journal=%s event=%s",
+                              type(journal).__name__, type(event).__name__)  # fmt: skip
 
     def _execute(self, command: cmd.Command) -> None:
         self.executor.execute(command)
@@ -165,10 +225,19 @@ async def serve(settings: EngineSettings, stop: asyncio.Event | None = None) -> 
     async with (
         await Store.open(settings.database_url) as store,
         StoreWriter(store, queue_log_file=queue_log) as writer,
+        contextlib.AsyncExitStack() as stack,
     ):
         engine = Engine(settings, config, journal=StoreJournal(writer))
         log.info("engine starting ari=%s app=%s config=%s (%s)", settings.ari_url,
                  settings.ari_app, settings.config_dir, config.summary())  # fmt: skip
+        link = await stack.enter_async_context(open_bus(settings, config))
+        if link is not None:
+            desk = engine.attach_desk(link.settings, store=store)
+            if link.broker is not None:  # agents' broker passwords follow config reloads
+                broker = link.broker
+                desk.on_config = lambda new: broker.update_agent_pins(agent_pins(new))
+            await desk.start()
+            stack.push_async_callback(desk.stop)
         await engine.start(connect_timeout=None)
         hup = getattr(signal, "SIGHUP", None)
         if hup is not None:

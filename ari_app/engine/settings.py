@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from callcenter.config import default_config_path
 
@@ -60,6 +60,43 @@ class EngineSettings(BaseModel):
     and again after a restart, before the calls found on Asterisk are restored."""
     config_poll_interval: float = Field(default=2.0, ge=0)
     """Seconds between looks at the config directory's files; 0: reload on SIGHUP only."""
+    bus_embedded: bool = False
+    """Start the embedded MQTT broker (amqtt) on ``bus_host:bus_port`` for the consoles."""
+    bus_host: str | None = None
+    """An MQTT broker (Mosquitto) to connect to; with ``bus_embedded``, where to listen
+    (default loopback). Neither: no bus."""
+    bus_port: int = Field(default=1883, ge=0, le=65535)
+    bus_user: str = "engine"
+    """The engine's broker user (Mosquitto's ``callcenter.acl`` names it ``engine``)."""
+    bus_password: SecretStr | None = None
+    """The engine's broker password; required for an external broker, random if unset
+    for the embedded one (only the engine uses it)."""
+    bus_supervisors: dict[str, SecretStr] = Field(default_factory=dict)
+    """Supervisor broker users: name -> password (embedded broker); for an external one
+    the names the engine accepts supervisor commands from (``name=`` with no password)."""
+    bus_stats_interval: float = Field(default=1.0, gt=0)
+    """Seconds between two queue-figure updates (coalesced) on ``queues/{q}/stats``."""
+    bus_service_level_target: float = Field(default=0.8, ge=0, le=1)
+    """Below this service level a queue raises an alert for supervisors."""
+    bus_lookup_timeout: float = Field(default=0.5, gt=0)
+    """Seconds the screen pop waits for the store's customer history."""
+
+    @model_validator(mode="after")
+    def _bus_complete(self) -> EngineSettings:
+        if self.bus_host is not None and not self.bus_embedded and self.bus_password is None:
+            raise ValueError("bus_password is required to connect to an external broker")
+        passwords = self.bus_supervisors.values()
+        if self.bus_embedded and any(not pw.get_secret_value() for pw in passwords):
+            raise ValueError("every supervisor of the embedded broker needs a password")
+        return self
+
+    @property
+    def bus_enabled(self) -> bool:
+        return self.bus_embedded or self.bus_host is not None
+
+    @property
+    def bus_address(self) -> str:
+        return self.bus_host or "127.0.0.1"
 
 
 def load_settings(
@@ -77,7 +114,7 @@ def load_settings(
     for name in EngineSettings.model_fields:
         raw = env.get(PREFIX + name.upper())
         if raw is not None:
-            values[name] = raw.split(",") if name == "login_agents" and raw else raw
+            values[name] = _from_env(name, raw)
     try:
         return EngineSettings.model_validate(values)
     except ValidationError as exc:
@@ -87,3 +124,13 @@ def load_settings(
             for e in exc.errors(include_url=False, include_input=False)
         )
         raise SettingsError(f"{where}: {problems}") from exc
+
+
+def _from_env(name: str, raw: str) -> Any:
+    """Lists are comma-separated; ``bus_supervisors`` is ``name=password,...``."""
+    if name == "login_agents":
+        return raw.split(",") if raw else []
+    if name == "bus_supervisors":
+        pairs = (item.partition("=") for item in raw.split(",") if item)
+        return {user: password for user, _, password in pairs}
+    return raw

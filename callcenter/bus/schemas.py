@@ -68,6 +68,19 @@ class AgentStateMessage(BusMessage):
     since: float  # epoch seconds the agent entered ``state``
 
 
+class PastContact(BaseModel):
+    """One earlier interaction of the same caller, for the screen pop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    call: Id
+    at: float
+    queue: Short = ""
+    agent: Short = ""
+    disposition: Short = ""
+    notes: Text = ""  # an agent's words about a caller: show literally
+
+
 class OfferMessage(BusMessage):
     """On ``agents/{agent}/offer``: a call offered to the agent, with the screen pop."""
 
@@ -83,6 +96,9 @@ class OfferMessage(BusMessage):
     tags: Annotated[list[Short], Field(max_length=MAX_LIST)] = []
     ivr_path: Annotated[list[Short], Field(max_length=MAX_LIST)] = []
     waited: float = 0.0
+    customer_notes: Text = ""  # the customer record's notes: show literally
+    history: Annotated[list[PastContact], Field(max_length=20)] = []  # newest first
+    history_pending: bool = False  # the store was slow: this call's offer follows with it
 
 
 class CommandAction(StrEnum):
@@ -99,8 +115,12 @@ class CommandAction(StrEnum):
     TRANSFER = "transfer"
     CONFERENCE = "conference"
     DTMF = "dtmf"
-    WRAP_UP = "wrap_up"
+    WRAP_UP = "wrap_up"  # params: disposition, notes
     RESYNC = "resync"
+    COMPLETE_TRANSFER = "complete_transfer"
+    CANCEL_TRANSFER = "cancel_transfer"
+    TICKET = "ticket"  # params: op (create|assign|note|close), ticket, department, text
+    SCHEDULE_CALLBACK = "schedule_callback"  # params: number, at (epoch s), notes
 
 
 class AgentCommand(BusMessage):
@@ -129,6 +149,27 @@ class Reply(BusMessage):
         if not self.ok and not self.error:
             raise ValueError("a failed reply says why in 'error'")
         return self
+
+
+class SupervisorAction(StrEnum):
+    MONITOR = "monitor"  # params: agent, mode (listen|whisper|barge), endpoint
+    STOP_MONITOR = "stop_monitor"
+    FORCE_PAUSE = "force_pause"  # params: agent, reason
+    FORCE_LOGOUT = "force_logout"  # params: agent
+    MOVE_CALL = "move_call"  # params: call, queue
+    SET_PRIORITY = "set_priority"  # params: call, priority
+
+
+class SupervisorCommand(BusMessage):
+    """On ``supervisors/{sup}/cmd``: a supervisor console asks the engine to act.
+
+    The acting supervisor is the one in the topic; the broker lets only that user
+    publish there. The engine answers with a :class:`Reply` on ``supervisors/{sup}/reply/{id}``.
+    """
+
+    request_id: Id
+    action: SupervisorAction
+    params: Annotated[dict[Short, Scalar], Field(max_length=32)] = {}
 
 
 class AgentCounts(BaseModel):
@@ -277,6 +318,7 @@ AnyMessage: TypeAlias = (
     AgentStateMessage
     | OfferMessage
     | AgentCommand
+    | SupervisorCommand
     | Reply
     | QueueStatsMessage
     | CallStateEvent
@@ -293,6 +335,8 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.QUEUE_STATS: TypeAdapter(QueueStatsMessage),
     TopicKind.CALL_EVENTS: TypeAdapter(CallEvent),
     TopicKind.ALERTS: TypeAdapter(AlertMessage),
+    TopicKind.SUPERVISOR_CMD: TypeAdapter(SupervisorCommand),
+    TopicKind.SUPERVISOR_REPLY: TypeAdapter(Reply),
 }
 
 

@@ -12,6 +12,8 @@ tree to ``cc/v2`` so old and new consoles can share one broker during an upgrade
     cc/v1/queues/{queue}/stats        retained   waiting, longest wait, SL, agents
     cc/v1/calls/{call}/events                    call lifecycle (supervisor)
     cc/v1/alerts                                 surge, SL below target
+    cc/v1/supervisors/{sup}/cmd                  supervisor console -> engine
+    cc/v1/supervisors/{sup}/reply/{id}           engine -> supervisor console
 
 Identifiers that go into a topic level are checked: MQTT gives ``/``, ``+``, ``#``
 and a leading ``$`` a meaning, so an id containing them could escape its own
@@ -43,6 +45,8 @@ class TopicKind(StrEnum):
     QUEUE_STATS = "queue_stats"
     CALL_EVENTS = "call_events"
     ALERTS = "alerts"
+    SUPERVISOR_CMD = "supervisor_cmd"
+    SUPERVISOR_REPLY = "supervisor_reply"
 
 
 RETAINED = frozenset({TopicKind.AGENT_STATE, TopicKind.QUEUE_STATS})
@@ -53,7 +57,7 @@ class Role(StrEnum):
     """Who a bus user is; the broker user name decides it (see :func:`role_of`)."""
 
     ENGINE = "engine"  # publishes everything, reads commands
-    SUPERVISOR = "supervisor"  # reads the whole tree, publishes nothing (yet)
+    SUPERVISOR = "supervisor"  # reads the whole tree, publishes its own cmd topic
     AGENT = "agent"  # its own subtree only
 
 
@@ -97,6 +101,15 @@ def call_events(call: str) -> str:
     return f"{PREFIX}/calls/{_checked(call, 'call')}/events"
 
 
+def supervisor_cmd(supervisor: str) -> str:
+    return f"{PREFIX}/supervisors/{_checked(supervisor, 'supervisor')}/cmd"
+
+
+def supervisor_reply(supervisor: str, request_id: str) -> str:
+    sup = _checked(supervisor, "supervisor")
+    return f"{PREFIX}/supervisors/{sup}/reply/{_checked(request_id, 'request')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """A parsed topic: its kind and the ids in it ("" where a kind has none)."""
@@ -106,6 +119,7 @@ class Topic:
     queue: str = ""
     call: str = ""
     request_id: str = ""
+    supervisor: str = ""
 
 
 def parse(topic: str) -> Topic | None:
@@ -129,6 +143,11 @@ def parse(topic: str) -> Topic | None:
         return Topic(TopicKind.QUEUE_STATS, queue=ident)
     elif branch == "calls" and rest == ["events"]:
         return Topic(TopicKind.CALL_EVENTS, call=ident)
+    elif branch == "supervisors":
+        if rest == ["cmd"]:
+            return Topic(TopicKind.SUPERVISOR_CMD, supervisor=ident)
+        if len(rest) == 2 and rest[0] == "reply" and valid_id(rest[1]):
+            return Topic(TopicKind.SUPERVISOR_REPLY, supervisor=ident, request_id=rest[1])
     return None
 
 
@@ -164,9 +183,11 @@ def _in_own_subtree(agent: str | None, topic_or_filter: str) -> bool:
 
 
 def may_publish(role: Role, username: str | None, topic: str) -> bool:
-    """Agents publish only to their own cmd topic; the engine anywhere in the tree."""
+    """Agents and supervisors publish only to their own cmd topic; the engine anywhere."""
     if role is Role.ENGINE:
         return topic == ALERTS or topic.startswith(PREFIX + "/")
+    if role is Role.SUPERVISOR:
+        return username is not None and valid_id(username) and topic == supervisor_cmd(username)
     if role is Role.AGENT:
         return username is not None and valid_id(username) and topic == agent_cmd(username)
     return False
