@@ -8,7 +8,7 @@ import platform
 import sys
 from dataclasses import asdict
 
-from bench import agi, routing
+from bench import agi, bus, routing, wallboard
 
 P99_TARGET_US = 50.0
 SCALING_TARGET = 3.0
@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer decisions (a smoke run)")
     parser.add_argument(
-        "--only", choices=("routing", "agi"), help="run one benchmark (default: all)"
+        "--only",
+        choices=("routing", "agi", "wallboard", "bus"),
+        help="run one benchmark (default: all)",
     )
     args = parser.parse_args(argv)
     results: dict[str, object] = {"python": platform.python_version()}
@@ -35,6 +37,37 @@ def main(argv: list[str] | None = None) -> int:
         results["agi"] = figures_agi
         if not args.json:
             _print_agi(figures_agi)
+    if args.only in (None, "wallboard"):
+        figures_wb = wallboard.run(quick=args.quick)
+        results["wallboard"] = figures_wb
+        if not args.json:
+            print(f"\nSupervisor wallboard ({figures_wb['agents']:,} agents, "
+                  f"{figures_wb['queues']} queues, {figures_wb['messages_per_second']:,} "
+                  f"messages/s, {figures_wb['frames']} frames in {figures_wb['seconds']} s): "
+                  f"{figures_wb['cpu_share']:.1%} of one core")  # fmt: skip
+            targets_wb = figures_wb["targets"]
+            assert isinstance(targets_wb, dict)
+            _print_targets(targets_wb)
+        offers = wallboard.offer_latency(quick=args.quick)
+        results["offer_to_screen"] = offers
+        if not args.json:
+            print(f"\nOffer to the agent's screen pop over embedded amqtt ({offers['offers']} "
+                  f"offers): p50 {offers['p50_ms']} ms, max {offers['max_ms']} ms")  # fmt: skip
+            targets_offer = offers["targets"]
+            assert isinstance(targets_offer, dict)
+            _print_targets(targets_offer)
+    if args.only in (None, "bus"):
+        figures_bus = bus.run(quick=args.quick)
+        results["bus"] = figures_bus
+        if not args.json:
+            print(f"\nOffer, engine's decision to agent's console ({figures_bus['agents']} "
+                  f"agents, {figures_bus['calls_per_second']:g} calls/s, "
+                  f"{figures_bus['offers']} offers, embedded amqtt): p50 "
+                  f"{figures_bus['p50_ms']} ms, p99 {figures_bus['p99_ms']} ms, "
+                  f"max {figures_bus['max_ms']} ms")  # fmt: skip
+            targets_bus = figures_bus["targets"]
+            assert isinstance(targets_bus, dict)
+            _print_targets(targets_bus)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -58,6 +91,9 @@ def _print_agi(figures: dict[str, object]) -> None:
           f"{figures['requests']} requests)")  # fmt: skip
     print(f"{figures['requests_per_second']} requests/s, p50 {figures['p50_ms']} ms, "
           f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")  # fmt: skip
+    print(f"CPU per request: server {figures['server_cpu_us']} µs, load generator "
+          f"{figures['load_cpu_us']} µs (a separate process on the same cores); "
+          f"load average after the run {figures['load_average']}")  # fmt: skip
     targets = figures["targets"]
     assert isinstance(targets, dict)
     _print_targets(targets)

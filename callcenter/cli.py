@@ -28,14 +28,18 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from callcenter.config.knowledge import load_knowledge
+
     try:
         config = load_config(args.path)
+        articles = load_knowledge(args.path, config.queues)
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"{args.path}: {len(exc.errors)} error(s)", file=sys.stderr)
         return 1
-    print(f"{args.path}: {config.summary()}: OK")
+    extra = f", {len(articles)} knowledge article{'s' * (len(articles) != 1)}" if articles else ""
+    print(f"{args.path}: {config.summary()}{extra}: OK")
     return 0
 
 
@@ -132,6 +136,55 @@ def add_demo(subparsers: Subparsers) -> None:
     demo.set_defaults(run=_demo)
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from callcenter.simulate import main as simulate
+
+    return simulate(args)
+
+
+def add_simulate(subparsers: Subparsers) -> None:
+    from callcenter.simulate import add_arguments
+
+    simulate = subparsers.add_parser(
+        "simulate", help="what-if: play a traffic scenario through the routing core, per interval"
+    )
+    add_arguments(simulate)
+    simulate.set_defaults(run=_simulate)
+
+
+def _ticket(args: argparse.Namespace) -> int:
+    from callcenter.ticket_cli import main as ticket
+
+    return ticket(args)
+
+
+def add_ticket(subparsers: Subparsers) -> None:
+    from agi_scripts.app import default_database
+    from callcenter.ticket_cli import add_arguments
+
+    ticket = subparsers.add_parser(
+        "ticket", help="complaint tickets: list, show, assign, note, close, reopen"
+    )
+    add_arguments(ticket, default_database())
+    ticket.set_defaults(run=_ticket)
+
+
+def _console(args: argparse.Namespace) -> int:
+    from console.main import main as console
+
+    return console(args)
+
+
+def add_console(subparsers: Subparsers) -> None:
+    from console.main import add_arguments
+
+    console = subparsers.add_parser(
+        "console", help="the agent console (--agent ID) or the supervisor wallboard (--supervisor)"
+    )
+    add_arguments(console)
+    console.set_defaults(run=_console)
+
+
 def _report(args: argparse.Namespace) -> int:
     from callcenter.report import parse_moment, render
     from callcenter.store.reports import ServiceLevelRule
@@ -201,16 +254,15 @@ def _add_agi_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _fastagi(args: argparse.Namespace) -> int:
-    import asyncio
     import logging
 
-    from agi_scripts.app import load_settings_config, serve_fastagi
+    from agi_scripts.app import load_settings_config, run_fast, serve_fastagi
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _agi_settings(args)
     try:
         config = load_settings_config(settings)
-        asyncio.run(serve_fastagi(settings, args.host, args.port, config=config))
+        run_fast(serve_fastagi(settings, args.host, args.port, config=config))
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -447,6 +499,9 @@ def add_outage(subparsers: Subparsers) -> None:
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_config,
     add_demo,
+    add_console,
+    add_ticket,
+    add_simulate,
     add_report,
     add_fastagi,
     add_agi,

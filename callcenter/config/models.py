@@ -21,6 +21,7 @@ from callcenter.config.values import (
     Dtmf,
     Endpoint,
     Flag,
+    Fraction,
     Label,
     MusicClass,
     Name,
@@ -156,6 +157,8 @@ class Queue(Entry):
     """What waiting callers hear besides music on hold."""
     service_level: Seconds = 20.0
     """Calls answered within this many seconds count as within service level."""
+    service_level_target: Fraction = 0.8
+    """The share of calls to answer within `service_level`; the wallboard alerts below it."""
     music_class: MusicClass = "default"
     """The music-on-hold class (musiconhold.conf) callers hear while waiting."""
     record: Flag = False
@@ -219,5 +222,15 @@ class Agent(Entry):
     """Unanswered offers in a row before the agent is paused; 0: never."""
 
 
+class Script(Entry):
+    label: Label
+    """What agents pick the answer by, e.g. 退换货政策 Return policy."""
+    text: Label
+    """The agreed wording (统一口径): every agent reads the same answer."""
+    queues: tuple[Name, ...] = ()
+    """Queues whose agents see this answer; none listed: every queue."""
+
+
 Skill = Label  # a skill is declared by name with a label: `billing: 电费 Billing`
+Department = Label  # where complaint tickets go: `quality: 质量部 Quality department`
 Disposition = Label  # a wrap-up code shared by every queue: `resolved: 已解决 Resolved`

@@ -42,6 +42,10 @@ def check_references(config: Config, sources: Sources) -> list[ConfigError]:
         checker.target(origin, ("closed",), entry.closed)
         checker.optional_name(origin, ("hours",), "hours", entry.hours)
         checker.optional_name(origin, ("announcement",), "announcements", entry.announcement)
+    for name, script in config.scripts.items():
+        origin = sources.origin("scripts", name)
+        for index, queue_name in enumerate(script.queues):
+            checker.name(origin, ("queues", index), "queues", queue_name)
     checker.shared_endpoints()
     checker.ring_no_answer_reason()
     checker.queue_dispositions()

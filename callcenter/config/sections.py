@@ -18,7 +18,15 @@ from callcenter.config.calendars import HolidayCalendar, Hours
 from callcenter.config.convert import to_routing_spec
 from callcenter.config.errors import ConfigError, render_value
 from callcenter.config.flow import Announcement, IvrMenu, Number
-from callcenter.config.models import Agent, Disposition, PauseReason, Queue, Skill
+from callcenter.config.models import (
+    Agent,
+    Department,
+    Disposition,
+    PauseReason,
+    Queue,
+    Script,
+    Skill,
+)
 from callcenter.config.targets import NAME
 from callcenter.config.values import (
     AGENT_ID,
@@ -111,6 +119,8 @@ SECTIONS: dict[str, Section] = {
         Section("numbers", "number", Number, _NUMBER,
                 "must be the dialed number in digits, e.g. '4008001001' (quote leading zeros)"),
         Section("announcements", "announcement", Announcement, NAME, NAME_RULE),
+        Section("scripts", "scripted answer", Script, NAME, NAME_RULE),
+        Section("departments", "department", Department, CODE, CODE_RULE),
     )
 }  # fmt: skip
 
@@ -129,6 +139,8 @@ class Config:
     ivr: Mapping[str, IvrMenu] = field(default_factory=dict)
     numbers: Mapping[str, Number] = field(default_factory=dict)
     announcements: Mapping[str, Announcement] = field(default_factory=dict)
+    scripts: Mapping[str, Script] = field(default_factory=dict)
+    departments: Mapping[str, Department] = field(default_factory=dict)
 
     def routing_spec(self) -> RoutingSpec:
         """What the routing core needs of this configuration."""

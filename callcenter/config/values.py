@@ -70,6 +70,8 @@ def _text(allowed: str, pattern: re.Pattern[str] | str | None = None, *,
 
 
 Seconds = Annotated[float, _number("must be a number of seconds greater than 0", low=0, above=True)]
+Fraction = Annotated[float, _number("must be a fraction above 0 and at most 1, e.g. 0.8", low=0,
+                                    above=True, high=1)]  # fmt: skip
 SecondsOrZero = Annotated[float, _number("must be a number of seconds, 0 or more", low=0)]
 Count = Annotated[int, _number("must be a whole number, 0 or more", whole=True, low=0)]
 _PENALTY_RULE = "must be a tier level: a whole number, 0 or more (0 goes first)"

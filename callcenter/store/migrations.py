@@ -102,12 +102,22 @@ def _create_outages_table(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.outages], checkfirst=True)
 
 
+def _create_desk_tables(conn: Connection) -> None:
+    """Complaint tickets with their history, and callbacks agents scheduled (see step 3)."""
+    schema.metadata.create_all(
+        conn,
+        tables=[schema.tickets, schema.ticket_events, schema.scheduled_callbacks],
+        checkfirst=True,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tables: interactions, legs, queue_log, agents, customers", _create_tables),
     Migration(2, "view queue_log_realtime", _create_queue_log_realtime_view),
     Migration(3, "tables: product_codes, code_checks", _create_product_code_tables),
     Migration(4, "table: accounts", _create_accounts_table),
     Migration(5, "table: outages", _create_outages_table),
+    Migration(6, "tables: tickets, ticket_events, scheduled_callbacks", _create_desk_tables),
 )
 
 LATEST = MIGRATIONS[-1].version

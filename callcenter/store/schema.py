@@ -273,3 +273,60 @@ outages = Table(
     _time("declared_at", nullable=False),
     Index(None, "area", "ended_at"),
 )
+
+# --- the agent's desk (migration step 6): complaint tickets, scheduled callbacks ----------
+
+# A complaint (投诉工单): recorded by an agent during or after a call, handed to a
+# department, followed up and closed. Every change is a ``ticket_events`` row (who, when,
+# what), so the history is never rewritten; ``tickets`` holds the current status.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("call_id", String),  # the interaction it came from, if any
+    Column("customer", String),  # the customer's number, if known
+    Column("department", String, nullable=False),
+    Column("status", String, nullable=False),  # open, assigned, closed
+    Column("assignee", String),  # who in the department has it, if anyone yet
+    Column("summary", Text, nullable=False),  # the complaint in the agent's (or caller's) words
+    Column("created_by", String, nullable=False),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+    _time("closed_at"),
+    Index(None, "status", "department"),
+    Index(None, "customer"),
+    Index(None, "call_id"),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ticket_id", RowId, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    _time("at", nullable=False),
+    Column("actor", String, nullable=False),  # agent id, supervisor or department user
+    Column("action", String, nullable=False),  # create, assign, note, close, reopen
+    Column("department", String),
+    Column("assignee", String),
+    Column("text", Text, nullable=False, server_default=""),
+    Index(None, "ticket_id", "at"),
+)
+
+# A call back an agent promised a customer at a given time (not the queue's callback
+# that keeps a waiting caller's place: that one lives in the routing core).
+scheduled_callbacks = Table(
+    "scheduled_callbacks",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("number", String, nullable=False),
+    Column("call_id", String),  # the interaction that promised it
+    Column("agent", String, nullable=False),  # who promised it (and calls back first)
+    Column("queue", String),
+    _time("due_at", nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("status", String, nullable=False),  # scheduled, done, cancelled
+    _time("created_at", nullable=False),
+    _time("done_at"),
+    Index(None, "status", "due_at"),
+    Index(None, "agent", "due_at"),
+)

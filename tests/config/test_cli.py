@@ -31,7 +31,7 @@ def test_check_passes_on_the_samples(
     monkeypatch.chdir(REPO)
     assert main(["config", "check", "queues/"]) == 0
     out, err = capsys.readouterr()
-    assert out == "queues/: 9 queues, 24 agents, 6 IVR menus, 8 numbers: OK\n"
+    assert out == "queues/: 9 queues, 24 agents, 6 IVR menus, 8 numbers, 3 knowledge articles: OK\n"
     assert err == ""
 
 
@@ -88,7 +88,9 @@ def test_installed_command_checks_the_samples_and_a_broken_directory(
     ok = subprocess.run([command, "config", "check", "queues/"], cwd=REPO,
                         capture_output=True, text=True, check=False)  # fmt: skip
     assert ok.returncode == 0
-    assert ok.stdout == "queues/: 9 queues, 24 agents, 6 IVR menus, 8 numbers: OK\n"
+    assert ok.stdout == (
+        "queues/: 9 queues, 24 agents, 6 IVR menus, 8 numbers, 3 knowledge articles: OK\n"
+    )
     write_config(BROKEN)
     bad = subprocess.run([command, "config", "check", "conf"], cwd=tmp_path,
                          capture_output=True, text=True, check=False)  # fmt: skip
