@@ -7,6 +7,7 @@ sessions to the scripts of :data:`agi_scripts.catalog.SCRIPTS`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -73,6 +74,19 @@ def run_fast(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
+def freeze_startup_heap() -> None:
+    """Put what start-up allocated out of the garbage collector's reach.
+
+    Measured in the FastAGI server (``python -m bench --only agi``, ``gc.callbacks``): calls
+    make almost no cyclic garbage (a dozen generation-0 collections per 20,000 calls), but
+    a full collection of the start-up heap (about 79,000 objects: modules, SQLAlchemy, the
+    configuration) takes 45-50 ms on the 2-core development machine, a stall for every call
+    in flight whenever one comes due. Frozen, a full collection takes well under 1 ms.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_fastagi(
     settings: Settings,
     host: str = DEFAULT_HOST,
@@ -86,6 +100,7 @@ async def serve_fastagi(
     server = FastAgiServer(SCRIPTS, context)
     try:
         await server.start(host, port)
+        freeze_startup_heap()
         print(f"FastAGI on {host}:{server.port}: {', '.join(sorted(SCRIPTS))}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

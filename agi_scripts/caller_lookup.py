@@ -9,7 +9,7 @@ A slow store ends in the runner's fallback (``CC_STATUS=fallback``).
 
 from __future__ import annotations
 
-from agi_scripts.lookups import caller_profile
+from agi_scripts.lookups import caller_profile, read_caller_profile, sqlite_reader
 from agi_scripts.runner import ScriptContext, StoreUnavailable
 from agi_scripts.session import AgiSession
 
@@ -22,7 +22,11 @@ async def caller_lookup(session: AgiSession, context: ScriptContext) -> None:
         return
     if context.store is None:
         raise StoreUnavailable("no store configured")
-    profile = await context.db(caller_profile(context.store, number))
+    reader = context.db_now(sqlite_reader, context.store)
+    if reader is not None:  # the usual case: a point read in the event loop, no await
+        profile = context.db_now(read_caller_profile, reader, number)
+    else:
+        profile = await context.db(caller_profile(context.store, number))
     if profile is None:
         await session.set_variables({"CC_STATUS": "unknown", "CC_VIP": "0"})
         return

@@ -70,15 +70,20 @@ async def caller_profile(store: Store, number: str) -> CallerProfile | None:
 
     One statement: each round trip through the async driver costs more than the query.
     """
-    reader = _sqlite_reader(store)
+    reader = sqlite_reader(store)
     if reader is not None:
-        # sqlite3 keeps the statement prepared (its cache is keyed by the SQL text).
-        rows: Sequence[Sequence[Any]] = reader.execute(
-            _PROFILE_SQL, _profile_params(number)
-        ).fetchall()
-    else:
-        async with store.reading() as conn:
-            rows = (await conn.execute(_PROFILE, {"number": number})).all()
+        return read_caller_profile(reader, number)
+    async with store.reading() as conn:
+        return _profile(number, (await conn.execute(_PROFILE, {"number": number})).all())
+
+
+def read_caller_profile(reader: sqlite3.Connection, number: str) -> CallerProfile | None:
+    """:func:`caller_profile` straight on ``reader`` (see :func:`sqlite_reader`): no await."""
+    # sqlite3 keeps the statement prepared (its cache is keyed by the SQL text).
+    return _profile(number, reader.execute(_PROFILE_SQL, _profile_params(number)).fetchall())
+
+
+def _profile(number: str, rows: Sequence[Sequence[Any]]) -> CallerProfile | None:
     if not rows:
         return None
     name, vip, language, _, last_agent = rows[0]
@@ -101,9 +106,13 @@ async def caller_profile(store: Store, number: str) -> CallerProfile | None:
 _READERS: weakref.WeakKeyDictionary[Store, sqlite3.Connection | None] = weakref.WeakKeyDictionary()
 
 
-def _sqlite_reader(store: Store) -> sqlite3.Connection | None:
+def sqlite_reader(store: Store) -> sqlite3.Connection | None:
+    """The store's read-only sqlite3 connection; None when the store is not an SQLite file."""
     if store not in _READERS:
-        url = store.engine.url
+        engine = getattr(store, "engine", None)  # test doubles may have none
+        if engine is None:
+            return None
+        url = engine.url
         reader = None
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             reader = sqlite3.connect(url.database, timeout=0.05, check_same_thread=False)

@@ -82,6 +82,11 @@ class Reply:
 # --- the environment ---------------------------------------------------------------
 
 
+# A FastAGI script path urlsplit would return unchanged: no query, fragment, blanks or
+# control characters (it strips some of those).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_./-]*")
+
+
 @dataclass(frozen=True, slots=True)
 class Environment:
     """The ``agi_*`` header of one AGI session, keys without the ``agi_`` prefix."""
@@ -99,16 +104,19 @@ class Environment:
     def script(self) -> str:
         """The script name: FastAGI's path without query, or classic's file name."""
         if self.network:
-            path = urlsplit("agi://h/" + self.get("network_script")).path
-            return path.strip("/")
+            target = self.get("network_script")
+            if _PLAIN_PATH.fullmatch(target):  # the usual ``caller_lookup``: urlsplit is slow
+                return target.strip("/")
+            return urlsplit("agi://h/" + target).path.strip("/")
         return self.get("request").rsplit("/", 1)[-1]
 
     @property
     def query(self) -> dict[str, str]:
         """FastAGI's ``?a=1&b=2`` arguments (empty for classic AGI)."""
-        if not self.network:
+        target = self.get("network_script")
+        if not self.network or "?" not in target:
             return {}
-        return dict(parse_qsl(urlsplit("agi://h/" + self.get("network_script")).query))
+        return dict(parse_qsl(urlsplit("agi://h/" + target).query))
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -137,6 +145,10 @@ class Environment:
 
 
 _KEY = re.compile(r"agi_([a-z0-9_]+)")
+# Header keys already checked against _KEY: the same 20-odd come with every call, and the
+# check is most of a header line's cost. Bounded, since a peer may make keys up.
+_KNOWN_KEYS: set[str] = set()
+_MAX_KNOWN_KEYS = 256
 
 
 class EnvironmentParser:
@@ -160,11 +172,12 @@ class EnvironmentParser:
         if self._lines > MAX_ENVIRONMENT_LINES:
             raise HeaderError(f"more than {MAX_ENVIRONMENT_LINES} header lines")
         key, colon, value = line.partition(":")
-        match = _KEY.fullmatch(key)
-        if not colon or match is None:
+        if not colon or (key not in _KNOWN_KEYS and _KEY.fullmatch(key) is None):
             raise HeaderError(f"not an agi_ header line: {line[:80]!r}")
+        if key not in _KNOWN_KEYS and len(_KNOWN_KEYS) < _MAX_KNOWN_KEYS:
+            _KNOWN_KEYS.add(key)
         # One blank follows the colon; the value itself may start with blanks.
-        self._values[match.group(1)] = value[1:] if value.startswith(" ") else value
+        self._values[key[4:]] = value[1:] if value[:1] == " " else value
         return False
 
     def environment(self) -> Environment:
@@ -211,12 +224,20 @@ def word(value: str | int) -> str:
 _VERB = re.compile(r"[A-Z]+( [A-Z]+)*")
 
 
+# Verbs already checked against _VERB (ours, a handful; checking again costs a regex per
+# command).
+_KNOWN_VERBS: set[str] = set()
+
+
 def format_command(verb: str, *args: str | int) -> str:
     """``format_command("SET VARIABLE", "CC_NAME", 'O\\'Brien "VIP"')`` -> the line to
     send (without its newline). ``verb`` is ours, never a caller's, and sent as is."""
-    if not _VERB.fullmatch(verb):
-        raise ValueError(f"not an AGI command verb: {verb!r}")
-    return " ".join([verb, *(word(arg) for arg in args)])
+    if verb not in _KNOWN_VERBS:
+        if not _VERB.fullmatch(verb):
+            raise ValueError(f"not an AGI command verb: {verb!r}")
+        if len(_KNOWN_VERBS) < 64:
+            _KNOWN_VERBS.add(verb)
+    return " ".join([verb, *map(word, args)])
 
 
 # --- replies -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from agi_scripts.session import AgiSession, ChannelHungUp, ConnectionClosed, MediaFailed
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 #: Where callers go when a script cannot finish (dialplan reads ``CC_ROUTE``).
 DEFAULT_FALLBACK = "dialplan:cc-fallback,s,1"
@@ -60,6 +61,15 @@ class ScriptContext:
         except TimeoutError as exc:
             raise StoreUnavailable(f"store slower than {self.db_timeout:g} s") from exc
         except Exception as exc:  # driver errors of any kind: the caller must move on
+            raise StoreUnavailable(f"store failed: {exc}") from exc
+
+    def db_now(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A store read that never awaits (sqlite3 in the event loop, microseconds): no
+        timeout to arm, since none could fire while it runs; the reader's busy timeout
+        bounds a locked database instead. Failures are :class:`StoreUnavailable`."""
+        try:
+            return read(*args, **kwargs)
+        except Exception as exc:
             raise StoreUnavailable(f"store failed: {exc}") from exc
 
 

@@ -77,6 +77,8 @@ class AgiSession:
         self.broken = False
         """A reply was late or not AGI: the line is out of step, send nothing more."""
         self._lock = asyncio.Lock()
+        # The loop's clock, looked up once: get_running_loop() is a getpid() system call.
+        self._clock = asyncio.get_running_loop().time
 
     @property
     def hung_up(self) -> bool:
@@ -97,7 +99,7 @@ class AgiSession:
             try:
                 await self.lines.write_line(line)
                 timeout = self.reply_timeout if within is None else within
-                deadline = asyncio.get_running_loop().time() + timeout
+                deadline = self._clock() + timeout
                 while True:
                     reply = self._reader.feed(await self.lines.read_line(deadline))
                     if reply is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 
+from agi_scripts import protocol
 from agi_scripts.protocol import (
     MAX_ENVIRONMENT_LINES,
     Code,
@@ -67,6 +70,42 @@ def test_recorded_classic_header_parses():
 def test_malformed_environment_is_refused(lines):
     with pytest.raises(HeaderError):
         parse_environment(lines)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "caller_lookup",
+        "/caller_lookup/",
+        "scripts/caller_lookup",
+        "caller_lookup?number=5551234&x=1",
+        "caller_lookup#part",
+        "caller lookup",  # a blank: not the fast path
+        "caller_lookup\t",  # urlsplit drops tabs
+        "",
+    ],
+)
+def test_script_and_query_read_as_urlsplit_reads_them(target):
+    # Script and query skip urlsplit for plain names (it is slow); they must agree with it.
+    env = parse_environment(["agi_network: yes", f"agi_network_script: {target}", ""])
+    url = urlsplit("agi://h/" + target)
+    assert env.script == url.path.strip("/")
+    assert env.query == dict(parse_qsl(url.query))
+
+
+def test_a_header_key_seen_before_is_still_refused_without_its_colon():
+    # Checked keys are remembered (the check costs most of a header line); the colon is not.
+    parse_environment(["agi_callerid: 5551234", ""])
+    with pytest.raises(HeaderError):
+        parse_environment(["agi_callerid", ""])
+    with pytest.raises(HeaderError):
+        parse_environment(["agi_callerid 5551234", ""])
+
+
+def test_made_up_header_keys_do_not_grow_the_remembered_keys_without_end():
+    for batch in range(10):
+        parse_environment([f"agi_made_up_{batch}_{i}: x" for i in range(100)] + [""])
+    assert len(protocol._KNOWN_KEYS) <= protocol._MAX_KNOWN_KEYS
 
 
 def test_values_are_quoted_with_blanks_quotes_and_unicode_kept():

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import text
 
 from agi_scripts.catalog import SCRIPTS
 from agi_scripts.fastagi import FastAgiServer
@@ -111,6 +112,20 @@ async def test_slow_store_falls_back_and_the_call_moves_on(config):
     finally:
         await server.close()
     assert variables == {"CC_STATUS": "fallback", "CC_ROUTE": FALLBACK}
+
+
+async def test_a_failing_store_read_falls_back(served, store, caplog):
+    # caller_lookup reads SQLite straight in the event loop (no await, no timeout to arm):
+    # a driver error there must still end in the fallback route, like a slow store, as an
+    # expected failure (a warning, no traceback).
+    async with store.transaction() as tx:
+        await tx.conn.execute(text("DROP TABLE customer_tags"))
+    server, _, _ = served
+    assert await _call(server, "caller_lookup") == {"CC_STATUS": "fallback", "CC_ROUTE": FALLBACK}
+    assert server.stats.outcomes == {"fallback": 1}
+    [record] = [r for r in caplog.records if "store failed" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
 
 
 async def test_dnis_route_sets_entry_and_campaign_and_counts_the_call(served, store):
