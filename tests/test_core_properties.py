@@ -20,8 +20,11 @@ After every event the invariants hold:
   each logged-in agent is a member of (reloads included), PAUSEALL|ACW and
   UNPAUSEALL|ACW bracket each wrap-up and name its call, RINGCANCELED comes only
   from a caller who hangs up or presses a key, and every ENTERQUEUE is closed
-  exactly once (ABANDON, COMPLETE*, EXIT*) when the call leaves the core;
-* a callback is offered at most once per call, to a waiting caller.
+  exactly once (ABANDON, COMPLETE*, *TRANSFER, EXIT*) when the call leaves the core or
+  is moved to another queue (then entered again there);
+* a callback is offered at most once per call, to a waiting caller;
+* in accept mode (billing) the phone rings only after the agent accepted on the
+  console, and nobody is connected without accepting.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def build_spec(strategies: list[Strategy]) -> RoutingSpec:
             leave_empty=frozenset({EmptyCondition.UNAVAILABLE}),
             members=(Member("1004", weight=3.0), Member("1005"), Member("1001", penalty=1)),
         ),
-        "billing": QueueSpec("billing", strategy=billing, weight=2.0, retry=1, ring_timeout=5),
+        "billing": QueueSpec("billing", strategy=billing, weight=2.0, retry=1, ring_timeout=5,
+                             accept=True),
     }  # fmt: skip
     agents = {
         "1001": AgentSpec("1001", endpoint="PJSIP/1001", skills={"tech": 2},
@@ -112,6 +116,7 @@ class Driver:
     now: float = 0.0
     timers: dict[TimerKey, float] = field(default_factory=dict)
     legs: dict[str, str] = field(default_factory=dict)  # agent -> call it rings for
+    unaccepted: set[str] = field(default_factory=set)  # of those, offered on the console only
     connected: dict[str, str] = field(default_factory=dict)  # call -> agent
     live: dict[str, str] = field(default_factory=dict)  # call -> queue
     ended: set[str] = field(default_factory=set)
@@ -161,8 +166,15 @@ class Driver:
                 case cmd.CancelTimer(key=key):
                     assert key in self.timers, f"cancelled a timer never started: {key}"
                     del self.timers[key]
+                case cmd.Ring(call=call, agent=agent, accepted=True):
+                    assert isinstance(event, ev.AgentAccepted), event
+                    assert self.legs.get(agent) == call
+                    assert agent in self.unaccepted
+                    self.unaccepted.remove(agent)  # now the phone rings
                 case cmd.Ring(call=call, agent=agent):
                     assert agent not in self.legs, f"agent {agent} offered a second call"
+                    if command.accept:
+                        self.unaccepted.add(agent)
                     assert call in self.live, f"rang {agent} for a call not live: {call}"
                     assert self.reachable.get(agent, True), f"rang unreachable agent {agent}"
                     others = [a for a, c in self.legs.items() if c == call]
@@ -173,13 +185,19 @@ class Driver:
                 case cmd.CancelRing(call=call, agent=agent):
                     if self.legs.get(agent) == call:
                         del self.legs[agent]
+                        self.unaccepted.discard(agent)
                 case cmd.Connect(call=call, agent=agent):
+                    assert agent not in self.unaccepted, f"{agent} connected without accepting"
                     assert self.legs.pop(agent) == call
                     self.connected[call] = agent
                 case cmd.LeaveQueue(call=call):
                     self._end(call)
+                case cmd.QueueChanged(call=call, queue=queue):
+                    assert isinstance(event, ev.CallerMoved), event
+                    self.live[call] = queue
                 case cmd.QueueLog(verb=verb, call=call) if verb in (
-                    "ABANDON", "COMPLETECALLER", "COMPLETEAGENT"
+                    "ABANDON", "COMPLETECALLER", "COMPLETEAGENT", "BLINDTRANSFER",
+                    "ATTENDEDTRANSFER",
                 ):  # fmt: skip
                     self._end(call)
                     self.connected.pop(call, None)
@@ -271,7 +289,13 @@ class Driver:
             routable = [c for c in queue.line if self._routable(c)]
             free = [a for a in queue.members if r.agents[a].available]
             assert not (routable and free), f"{name}: {routable[0].call} waits while {free} free"
-            rung = {c.call for c in out if isinstance(c, cmd.Ring) and c.queue == name}
+            # An accepted offer's phone ring continues a choice made earlier (when a caller
+            # now ahead may not have been there yet): only fresh offers are choices.
+            rung = {
+                c.call
+                for c in out
+                if isinstance(c, cmd.Ring) and c.queue == name and not c.accepted
+            }
             for caller in queue.line if rung else ():
                 if caller.call in rung:
                     break
@@ -288,7 +312,7 @@ ACTIONS = [
     "enqueue", "enqueue", "enqueue", "login", "login", "logout", "pause", "unpause",
     "wrapup_done", "answer", "answer", "no_answer", "ring_failed", "caller_hangup",
     "agent_hangup", "agent_hangup", "dtmf", "callback", "reachability", "priority",
-    "advance", "advance", "advance", "reload",
+    "advance", "advance", "advance", "reload", "transfer", "move", "accept", "accept",
 ]  # fmt: skip
 
 
@@ -324,8 +348,14 @@ def step(driver: Driver, data: st.DataObject, spec: RoutingSpec) -> None:
         driver.feed(ev.AgentUnpaused(now, agent))
     elif action == "wrapup_done":
         driver.feed(ev.WrapUpFinished(now, agent))
-    elif action in ("answer", "no_answer", "ring_failed") and driver.legs:
+    elif action == "accept" and driver.unaccepted:
+        agent = data.draw(st.sampled_from(sorted(driver.unaccepted)))
+        driver.feed(ev.AgentAccepted(now, driver.legs[agent], agent))
+    elif action == "accept" and driver.legs:  # a phone's ring: nothing to accept, refused
         agent = data.draw(st.sampled_from(sorted(driver.legs)))
+        driver.feed(ev.AgentAccepted(now, driver.legs[agent], agent))
+    elif action in ("answer", "no_answer", "ring_failed") and set(driver.legs) - driver.unaccepted:
+        agent = data.draw(st.sampled_from(sorted(set(driver.legs) - driver.unaccepted)))
         call = driver.legs[agent]
         kind = {"answer": ev.AgentAnswered, "no_answer": ev.AgentNoAnswer}
         if action == "ring_failed":
@@ -340,6 +370,14 @@ def step(driver: Driver, data: st.DataObject, spec: RoutingSpec) -> None:
     elif action == "agent_hangup" and driver.connected:
         call = data.draw(st.sampled_from(sorted(driver.connected)))
         driver.feed(ev.AgentHungUp(now, call, driver.connected[call]))
+    elif action == "transfer" and driver.connected:
+        call = data.draw(st.sampled_from(sorted(driver.connected)))
+        attended = data.draw(st.booleans())
+        driver.feed(ev.CallTransferred(now, call, driver.connected[call], "sales", "queue",
+                                       attended, "b1" if attended else ""))  # fmt: skip
+    elif action == "move" and live:
+        call = data.draw(st.sampled_from(live))
+        driver.feed(ev.CallerMoved(now, call, data.draw(st.sampled_from(QUEUES))))
     elif action == "dtmf" and live:
         call = data.draw(st.sampled_from(live))
         driver.feed(ev.DtmfPressed(now, call, data.draw(st.sampled_from("#*1"))))

@@ -310,6 +310,8 @@ class Desk:
                     self.outbox.put(topics.agent_state(agent), message, retain=True, urgent=True)
                     if command.state is AgentState.LOGGED_OUT:
                         self._offers.pop(agent, None)
+                case cmd.Ring(accepted=True):
+                    pass  # the phone rings for an offer the agent accepted: already on screen
                 case cmd.Ring():
                     self._offer(command, now)
                     self.outbox.put(
@@ -688,9 +690,19 @@ class Desk:
                 departments=self._config().departments, call_id=self._last_call.get(agent),
                 customer=self._last_caller.get(agent) or None,
             )  # fmt: skip
-        else:  # answer: calls ring the agent's phone, answered there
+        elif action is action_.ANSWER:
+            await self._accept(agent)
+        else:
             raise RefusedError(f"{action} is not handled by this engine yet")
         return None
+
+    async def _accept(self, agent: str) -> None:
+        """Accept the offer on screen (a queue with ``accept``): the phone rings now. For
+        other queues the phone itself rings and is answered there: refused by the core."""
+        core = self.engine.router.agents[agent]
+        if core.state is not AgentState.RINGING or not core.call:
+            raise RefusedError("no call is offered to you")
+        await self.engine.dispatcher.request(ev.AgentAccepted(self.engine.now(), core.call, agent))
 
     async def _login(self, agent: str, pin: str, paused: str | None) -> None:
         """Log ``agent`` in once its PIN checks out; ``paused``: log in paused."""
@@ -761,7 +773,11 @@ class Desk:
             )
             return
         if action is action_.MOVE_CALL:
-            raise RefusedError("moving a waiting caller is not handled by this engine yet")
+            call, queue = _text(params, "call"), _text(params, "queue")
+            if queue not in self._config().queues:
+                raise RefusedError(f"unknown queue {queue!r}")
+            await self.engine.dispatcher.request(ev.CallerMoved(self.engine.now(), call, queue))
+            return
         agent = _text(params, "agent")
         if agent not in self.engine.router.agents:
             raise RefusedError(f"unknown agent {agent}")

@@ -20,11 +20,20 @@ it does not keep is the engine's view. On each resync snapshot (``GET /channels`
   app) and answered legs without their caller are hung up *before* any agent is offered
   a call again, so nobody is rung twice; their callers are offered again.
 
+**Agents' sessions** (a restarted engine, first connect only): the agents logged in
+when the engine died come back logged in, from the store (``sessions``: its open
+``agent_sessions`` rows and each agent's last state change): paused with the same
+reason if they were paused, ready otherwise (a wrap-up that was running is over; the
+store's session is closed and reopened at the restart, as for any login over an open
+session). A pause reason the configuration no longer has leaves the agent logged out,
+logged: never ready by surprise.
+
 The core learns all of it in one ``Dispatcher.exclusive`` batch: first each adopted
 call is replayed (its agent logs in, the call is enqueued while that agent is the only
 one free, the Ring it causes is not carried out and is answered at once, the Connect
-finds the bridge already there), then the agents of ``login_agents`` log in (on the
-first connect only), then the waiting callers are enqueued, oldest first. The
+finds the bridge already there), then (on the first connect only) the stored sessions
+and the agents of ``login_agents`` log in, then the waiting callers are enqueued,
+oldest first. The
 queue_log lines ENTERQUEUE and CONNECT of a restored call are **skipped** (the dead
 engine wrote them); the engine logs ``restored call=... state=waiting|talking``.
 """
@@ -34,9 +43,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ari_app.client import AriError, Bridge, Channel, Snapshot
 from ari_app.engine.calls import Call, CallTable, Leg
@@ -48,12 +58,19 @@ from callcenter.core import events as ev
 from callcenter.core.expression import Value
 from callcenter.core.states import AgentState, CallState
 
+if TYPE_CHECKING:
+    from callcenter.store import Store
+
 log = logging.getLogger(__name__)
 
 ENQUEUED_AT = "CC_ENQUEUED_AT"
 LEG_PREFIX = "cc-leg-"
 BRIDGE_PREFIX = "cc-"
 REPLAYED_VERBS = frozenset({"ENTERQUEUE", "CONNECT"})
+
+
+Sessions = Callable[[], Awaitable[Mapping[str, str | None]]]
+"""Agents logged in when the engine stopped: agent -> pause reason (None: ready)."""
 
 
 @dataclass(slots=True)
@@ -84,6 +101,7 @@ class Recovery:
         *,
         app: str,
         login_agents: Sequence[str] = (),
+        sessions: Sessions | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.calls = calls
@@ -91,10 +109,13 @@ class Recovery:
         self.dispatcher = dispatcher
         self.app = app
         self.login_agents = tuple(login_agents)
+        self.sessions = sessions
         self._now = now
         self._first = True
 
     async def resync(self, snapshot: Snapshot) -> None:
+        # The store is read alongside Asterisk, so the agents are back as early as before.
+        reading = asyncio.ensure_future(self._read_sessions() if self._first else _no_sessions())
         channels = {c.id: c for c in snapshot.channels}
         bridge_of: dict[str, Bridge] = {}
         for bridge in snapshot.bridges:
@@ -117,8 +138,9 @@ class Recovery:
                 callers.append(channel)
             elif kind == "agent" and len(args) >= 3:
                 agents[args[1]] = (channel, args[1], args[2])
-        restored = await asyncio.gather(
-            *(self._read(c, snapshot.server, bridge_of) for c in callers)
+        restored, sessions = await asyncio.gather(
+            asyncio.gather(*(self._read(c, snapshot.server, bridge_of) for c in callers)),
+            reading,
         )
         talking: list[Restored] = []
         waiting: list[Restored] = []
@@ -156,7 +178,9 @@ class Recovery:
             self.calls.add(item.record)
             if item.leg is not None:
                 self.calls.add_leg(item.leg)
-        await self.dispatcher.exclusive(lambda handle: self._replay(handle, talking, waiting))
+        await self.dispatcher.exclusive(
+            lambda handle: self._replay(handle, talking, waiting, sessions)
+        )
         for item in waiting:
             if item.record.holding is None and not item.record.gone:
                 self.executor.hold(item.record)
@@ -185,7 +209,16 @@ class Recovery:
                     leg.answered = True  # its StasisStart was missed
                     self.dispatcher.post(ev.AgentAnswered(self._now(), leg.call, leg.agent))
 
-    # -- reading a caller back -----------------------------------------------------------------
+    # -- reading back what the engine knew -----------------------------------------------------
+
+    async def _read_sessions(self) -> Mapping[str, str | None]:
+        if self.sessions is None:
+            return {}
+        try:
+            return await self.sessions()
+        except Exception:  # the store down: agents log in again from their consoles
+            log.exception("restore: agent sessions could not be read")
+            return {}
 
     async def _read(
         self, channel: Channel, server: str, bridge_of: dict[str, Bridge]
@@ -235,26 +268,35 @@ class Recovery:
 
     # -- the core's side, in the dispatcher's task -------------------------------------------------
 
-    def _replay(self, handle: Handle, talking: list[Restored], waiting: list[Restored]) -> None:
+    def _replay(
+        self,
+        handle: Handle,
+        talking: list[Restored],
+        waiting: list[Restored],
+        sessions: Mapping[str, str | None],
+    ) -> None:
         router = self.dispatcher.router
         now = self._now()
 
-        def login(agent: str) -> None:
+        def login(agent: str, paused: str | None = None) -> None:
             if agent not in router.agents:
                 log.warning("restore login agent=%s: not in the configuration", agent)
             elif router.agent_state(agent) is AgentState.LOGGED_OUT:
                 try:
-                    handle(ev.AgentLoggedIn(now, agent), _never)
-                except Exception:
-                    log.exception("restore login failed agent=%s", agent)
+                    handle(ev.AgentLoggedIn(now, agent, paused), _never)
+                except Exception as exc:
+                    log.warning("restore login refused agent=%s paused=%s: %s",
+                                agent, paused or "-", exc)  # fmt: skip
                     return
-                log.info("restore login agent=%s", agent)
+                log.info("restore login agent=%s paused=%s", agent, paused or "-")
 
         for item in talking:
             if item.leg is not None:
                 self._adopt(handle, item, item.leg.agent, login, now)
         if self._first:  # later reconnects keep whoever logged out meanwhile logged out
             self._first = False
+            for agent, reason in sorted(sessions.items()):
+                login(agent, reason)
             for agent in self.login_agents:
                 login(agent)
         for item in waiting:
@@ -289,6 +331,8 @@ class Recovery:
             caller = router.calls.get(call)
             if caller is None or agent not in caller.ringing:
                 raise RuntimeError(f"agent {agent} was not offered call {call}")
+            if agent in caller.unaccepted:  # an accept-mode queue: accepted long ago
+                handle(ev.AgentAccepted(now, call, agent), skip)
             handle(ev.AgentAnswered(now, call, agent), skip)
             if router.call_state(call) is not CallState.CONNECTED:
                 raise RuntimeError(f"call {call} did not connect to {agent}")
@@ -323,6 +367,10 @@ def _replayed(command: cmd.Command, call: str) -> bool:
     )  # fmt: skip
 
 
+async def _no_sessions() -> Mapping[str, str | None]:
+    return {}
+
+
 def _never(command: cmd.Command) -> bool:
     return False
 
@@ -332,3 +380,13 @@ def _float(text: str | None) -> float | None:
         return float(text) if text else None
     except ValueError:
         return None
+
+
+async def stored_sessions(store: Store) -> dict[str, str | None]:
+    """The `Sessions` of a store: its open sessions, paused agents with their reason."""
+    found = await store.logged_in_agents()
+    return {
+        agent: last.reason if last is not None and last.state is AgentState.PAUSED else None
+        for agent, last in found.items()
+        if last is None or last.state is not AgentState.LOGGED_OUT  # a session left open
+    }

@@ -99,6 +99,7 @@ class OfferMessage(BusMessage):
     customer_notes: Text = ""  # the customer record's notes: show literally
     history: Annotated[list[PastContact], Field(max_length=20)] = []  # newest first
     history_pending: bool = False  # the store was slow: this call's offer follows with it
+    accept: bool = False  # the queue asks the agent to accept (answer) here: the phone rings then
 
 
 class CommandAction(StrEnum):
@@ -264,6 +265,7 @@ def offer_message(ring: Ring, now: float, **screen_pop: Any) -> OfferMessage:
         timeout=ring.timeout,
         offered_at=now,
         callback_number=ring.callback_number,
+        accept=ring.accept,
         **screen_pop,
     )
 

@@ -50,6 +50,7 @@ def queue_spec(name: str, queue: Queue, common_dispositions: Mapping[str, str]) 
         service_level=queue.service_level,
         music_class=queue.music_class,
         record=queue.record,
+        accept=queue.accept,
         priority_rules=tuple(
             spec.PriorityRule(rule.when.strip(), rule.priority) for rule in queue.priority_rules
         ),

@@ -163,6 +163,9 @@ class Queue(Entry):
     """The music-on-hold class (musiconhold.conf) callers hear while waiting."""
     record: Flag = False
     """Record every answered call of this queue."""
+    accept: Flag = False
+    """Agents accept each offer on their console (screen pop first, within `ring_timeout`);
+    only then does their phone ring. Not accepted in time counts as not answered."""
     priority_rules: tuple[PriorityRule, ...] = ()
     """Caller priorities: [{when: "caller.vip == true", priority: 10}, ...]."""
     callback: CallbackOffer | None = None

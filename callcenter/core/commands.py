@@ -36,6 +36,8 @@ class Ring(Command):
     timeout: float
     queue: str
     callback_number: str = ""  # set for a callback: once the agent answers, dial the customer
+    accept: bool = False  # offer on the agent's console only: nothing rings until accepted
+    accepted: bool = False  # the agent accepted this offer on the console: ring the phone now
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,16 @@ class ConfirmCallback(Command):
 
     call: str
     number: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChanged(Command):
+    """The waiting caller now waits in ``queue`` (moved by a supervisor): the adapter
+    marks the call for a restart, keeping ``entered``, its first entry time."""
+
+    call: str
+    queue: str
+    entered: float
 
 
 class LeaveReason(StrEnum):

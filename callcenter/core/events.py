@@ -78,6 +78,15 @@ class AgentAnswered(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentAccepted(Event):
+    """The agent accepts, on the console, a call offered by a queue with ``accept``: now
+    their phone rings (``Ring.accepted``). Refused when no such offer waits for them."""
+
+    call: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgentNoAnswer(Event):
     """The agent's phone rang out or was declined."""
 
@@ -106,6 +115,26 @@ class AgentHungUp(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallTransferred(Event):
+    """The connected agent handed the caller on and left the call: the agent's part ends
+    as a transfer (queue_log BLINDTRANSFER / ATTENDEDTRANSFER, not COMPLETEAGENT) and
+    wrap-up follows. What becomes of the caller is the adapter's (a transfer to a queue
+    sends ``CallEnqueued`` for the same call next).
+
+    Blind: ``exten`` and ``context`` say where the caller went (app_queue's fields): a
+    number and the outbound context, or a queue / agent id and ``"queue"`` / ``"agent"``.
+    Attended: ``bridge`` is the bridge the caller now shares with the target.
+    """
+
+    call: str
+    agent: str
+    exten: str = ""
+    context: str = ""
+    attended: bool = False
+    bridge: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfPressed(Event):
     """A key pressed by a waiting caller (exit key, callback acceptance)."""
 
@@ -127,6 +156,22 @@ class CallerPriorityChanged(Event):
 
     call: str
     priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerMoved(Event):
+    """A supervisor moves a waiting caller (or a booked callback) to another queue.
+
+    app_queue cannot move a caller; the core keeps the caller's original entry time, so
+    the caller takes its place in the new line by priority and *first* entry (nobody is
+    sent to the back for a supervisor's decision) and every wait it reports counts from
+    that first entry. queue_log: ``INFO|MOVED|<queue>`` and ``EXITWITHKEY`` with no key in
+    the old queue (what a dialplan that moves callers with an exit key writes, so every
+    ENTERQUEUE keeps its end), then ``ENTERQUEUE`` in the new one.
+    """
+
+    call: str
+    queue: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ class Caller:
     state: CallState = CallState.WAITING
     callback_number: str = ""  # set once the caller asked for a callback
     ringing: set[str] = field(default_factory=set)  # agents being rung for this caller
+    unaccepted: set[str] = field(default_factory=set)  # ... of them, offered on consoles only
     tried: set[str] = field(default_factory=set)  # rung without an answer in this round
     ring_started: float = 0.0
     not_before: float = 0.0  # retry pause after a no-answer

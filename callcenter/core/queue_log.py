@@ -17,6 +17,14 @@ log unchanged. Where the core differs, the function says so:
   (the store's convention, ``callcenter.store.queue_log.WRAPUP_REASON``);
   app_queue has no wrap-up line at all.
 
+* a supervisor's move to another queue (app_queue has none) closes the stay in the
+  old queue with ``INFO|MOVED|<new queue>`` and ``EXITWITHKEY`` with an empty key (a
+  dialplan that moves callers leaves by an exit key: tools that know app_queue close
+  the stay there) and opens one with ``ENTERQUEUE`` in the new queue; the waits of a
+  moved caller count from its first entry (``events.CallerMoved``);
+* BLINDTRANSFER to a queue or an agent has the queue name or agent id as exten and
+  ``queue`` / ``agent`` as context (no dialplan is involved; see ``blind_transfer``).
+
 A data field app_queue formats as ``"%s"`` of an empty string (REMOVEMEMBER,
 an UNPAUSE without reason) is kept as one empty field: the file line is the same.
 """
@@ -68,6 +76,31 @@ def complete(now: float, caller: Caller, verb: str) -> QueueLog:
     (``handle_hangup()``, the bridge's hang-up seen from app_queue)."""
     return QueueLog(now, caller.call, caller.queue, caller.agent, verb, (
         secs(caller.answered - caller.entered), secs(now - caller.answered),
+        str(caller.original_position),
+    ))  # fmt: skip
+
+
+def blind_transfer(now: float, caller: Caller, exten: str, context: str) -> QueueLog:
+    """``BLINDTRANSFER|exten|context|holdtime|calltime|origposition``
+    (``handle_blind_transfer()``): where the caller went, then as COMPLETEAGENT.
+
+    app_queue's exten and context are the dialplan's; the engine transfers without the
+    dialplan to a queue or an agent, so there the exten is the queue name or agent id and
+    the context is ``queue`` or ``agent``; to a number they are the number and the
+    outbound context, as in Asterisk."""
+    return _transfer(now, caller, "BLINDTRANSFER", exten, context)
+
+
+def attended_transfer(now: float, caller: Caller, bridge: str) -> QueueLog:
+    """``ATTENDEDTRANSFER|BRIDGE|bridge id|holdtime|calltime|origposition``
+    (``log_attended_transfer()`` for ``AST_ATTENDED_TRANSFER_DEST_BRIDGE_MERGE``): the
+    caller joined the bridge where the agent consulted the target."""
+    return _transfer(now, caller, "ATTENDEDTRANSFER", "BRIDGE", bridge)
+
+
+def _transfer(now: float, caller: Caller, verb: str, *where: str) -> QueueLog:
+    return QueueLog(now, caller.call, caller.queue, caller.agent, verb, (
+        *where, secs(caller.answered - caller.entered), secs(now - caller.answered),
         str(caller.original_position),
     ))  # fmt: skip
 

@@ -29,6 +29,11 @@ Design rules:
   round begins.
 * queue_log lines are app_queue's, field for field (``queue_log`` names the
   app_queue function each follows).
+* Beyond app_queue, each documented where it is handled: a queue with ``accept``
+  offers the call on the agent's console first and rings the phone on
+  ``AgentAccepted`` (``_accepted``); a supervisor moves a waiting caller to another
+  queue keeping its first entry time (``_moved``); an agent's transfer ends the
+  agent's part with BLINDTRANSFER / ATTENDEDTRANSFER (``_transferred``).
 
 The router is one class in parts: this module handles callers, rings, timers
 and routing; ``lifecycle.AgentLifecycle`` the agents' side (log in, pause,
@@ -89,13 +94,16 @@ class Router(AgentLifecycle, OnHold):
             ev.AgentReachabilityChanged: self._reachability,
             ev.CallEnqueued: self._enqueued,
             ev.AgentAnswered: self._answered,
+            ev.AgentAccepted: self._accepted,
             ev.AgentNoAnswer: self._no_answer,
             ev.RingFailed: self._ring_failed,
             ev.CallerHungUp: self._caller_hung_up,
             ev.AgentHungUp: self._agent_hung_up,
+            ev.CallTransferred: self._transferred,
             ev.DtmfPressed: self._dtmf,
             ev.CallbackRequested: self._callback_requested,
             ev.CallerPriorityChanged: self._priority_changed,
+            ev.CallerMoved: self._moved,
             ev.WrapUpFinished: self._wrapup_finished,
             ev.DispositionSet: self._disposition,
             ev.TimerFired: self._timer_fired,
@@ -208,6 +216,12 @@ class Router(AgentLifecycle, OnHold):
         self.calls[caller.call] = caller
         queue.stats.offered += 1
         self._out.append(qlog.enter_queue(self.now, caller, position))
+        self._joined(queue, caller, position, since=caller.entered)
+
+    def _joined(self, queue: Queue, caller: Caller, position: int, *, since: float) -> None:
+        """The caller is in ``queue``'s line: its timers (max wait counted from ``since``),
+        an agent if one is free, announcements."""
+        spec = queue.spec
         if spec.leave_empty and queue.is_empty(spec.leave_empty):
             # app_queue: joins (no join_empty refusal), then leaves at the first look at the queue.
             self._leave(caller, cmd.LeaveReason.LEAVE_EMPTY, spec.overflow,
@@ -215,9 +229,13 @@ class Router(AgentLifecycle, OnHold):
             return
         waited = caller.waited(self.now)
         if spec.max_wait is not None:
-            self._start(TimerKey(TimerKind.MAX_WAIT, caller.call), caller.entered + spec.max_wait)
-        if spec.callback is not None and (caller.number or spec.callback.ask_number):
-            at = max(caller.entered + spec.callback.after, self.now)
+            self._start(TimerKey(TimerKind.MAX_WAIT, caller.call), since + spec.max_wait)
+        callback = spec.callback
+        if (
+            callback is not None and (caller.number or callback.ask_number)
+            and not caller.callback_offered and not caller.callback_number
+        ):  # fmt: skip
+            at = max(caller.entered + callback.after, self.now)
             self._start(TimerKey(TimerKind.CALLBACK_OFFER, caller.call), at)
         self._schedule_relax(queue, caller, waited)
         self._route_caller(queue, caller)
@@ -236,6 +254,42 @@ class Router(AgentLifecycle, OnHold):
         caller.priority = event.priority
         queue.line.insert(caller)
 
+    def _moved(self, event: ev.CallerMoved) -> None:
+        """Out of one line and into another, keeping the first entry time (events.CallerMoved).
+
+        Refused (nothing changes) unless the caller waits, or holds a booked callback: a
+        caller an agent rings for is about to be served. The new queue's max wait counts
+        from the move: the supervisor chose that queue, an instant overflow would undo it.
+        """
+        caller = self.calls.get(event.call)
+        if caller is None or caller.state not in (CallState.WAITING, CallState.CALLBACK):
+            raise RoutingError(f"call {event.call} is not waiting in a queue")
+        target = self.queues.get(event.queue)
+        if target is None or target.retired:
+            raise RoutingError(f"unknown queue {event.queue!r}")
+        if target.spec.name == caller.queue:
+            raise RoutingError(f"call {event.call} already waits in {event.queue}")
+        if target.spec.max_length and len(target.line) >= target.spec.max_length:
+            raise RoutingError(f"queue {event.queue} is full")
+        old = self.queues[caller.queue]
+        position = old.line.position(caller)
+        self._out.append(qlog.info(self.now, caller.call, caller.queue, qlog.NONE, "MOVED",
+                                   target.spec.name))  # fmt: skip
+        self._out.append(qlog.exit_with_key(self.now, caller, "", position))
+        old.line.remove(caller)
+        self._cancel_call_timers(caller)
+        caller.queue = target.spec.name
+        caller.tried.clear()  # a new line, new agents: a new round
+        caller.not_before = 0.0
+        caller.priority = target.caller_priority(caller)
+        position = target.line.insert(caller)
+        caller.original_position = position
+        target.stats.offered += 1
+        self._call_transition(caller, CallTrigger.MOVE)  # the bus: the call's new queue
+        self._out.append(qlog.enter_queue(self.now, caller, position))
+        self._out.append(cmd.QueueChanged(caller.call, caller.queue, caller.entered))
+        self._joined(target, caller, position, since=self.now)
+
     def _answered(self, event: ev.AgentAnswered) -> None:
         caller = self.calls.get(event.call)
         agent = self.agents.get(event.agent)
@@ -243,6 +297,8 @@ class Router(AgentLifecycle, OnHold):
             # Answered an offer that was withdrawn meanwhile: drop the agent's leg.
             self._out.append(cmd.CancelRing(event.call, event.agent))
             return
+        if event.agent in caller.unaccepted:
+            return  # the phone was never rung for an offer not accepted yet: a stray report
         queue = self.queues[caller.queue]
         self._cancel(TimerKey(TimerKind.RING, caller.call, agent.id))
         caller.ringing.discard(agent.id)
@@ -265,6 +321,32 @@ class Router(AgentLifecycle, OnHold):
             cmd.Connect(caller.call, agent.id, queue.spec.name, queue.spec.record,
                         caller.callback_number)
         )  # fmt: skip
+        self._route_freed()
+
+    def _accepted(self, event: ev.AgentAccepted) -> None:
+        """Accept mode (``QueueSpec.accept``): the agent took the offer on the console.
+
+        The first agent of a ringall to accept wins (the others' offers are withdrawn, as
+        when one answers); the agent's phone rings now, for a ring timeout of its own, and
+        its answer connects as for any ring. An offer not accepted within the ring timeout
+        ends as not answered (RINGNOANSWER, counted towards the auto-pause).
+        """
+        caller = self.calls.get(event.call)
+        if caller is None or event.agent not in caller.unaccepted:
+            raise RoutingError(f"call {event.call} is not waiting for agent {event.agent} "
+                               "to accept it")  # fmt: skip
+        agent = self.agents[event.agent]
+        queue = self.queues[caller.queue]
+        caller.unaccepted.discard(agent.id)
+        for other_id in sorted(caller.ringing - {agent.id}):
+            self._end_ring(caller, self.agents[other_id], AgentTrigger.RING_CANCELLED, quiet=True)
+        key = TimerKey(TimerKind.RING, caller.call, agent.id)
+        self._cancel(key)
+        timeout = queue.spec.ring_timeout
+        self._start(key, self.now + timeout)
+        ring = cmd.Ring(caller.call, agent.id, agent.spec.endpoint, timeout, queue.spec.name,
+                        caller.callback_number, accepted=True)  # fmt: skip
+        self._out.append(ring)
         self._route_freed()
 
     def _no_answer(self, event: ev.AgentNoAnswer) -> None:
@@ -302,6 +384,7 @@ class Router(AgentLifecycle, OnHold):
         by the core (another agent answered a ringall), not cancelled by the caller.
         """
         caller.ringing.discard(agent.id)
+        caller.unaccepted.discard(agent.id)
         self._cancel(TimerKey(TimerKind.RING, caller.call, agent.id))
         if trigger is AgentTrigger.RING_CANCELLED:
             self._out.append(cmd.CancelRing(caller.call, agent.id))
@@ -361,7 +444,8 @@ class Router(AgentLifecycle, OnHold):
         if caller.state is not CallState.CONNECTED and caller.callback_number:
             return  # hanging up after booking, as expected, even if an agent already rings
         if caller.state is CallState.CONNECTED:
-            self._complete(caller, "COMPLETECALLER", CallTrigger.HANGUP)
+            line = qlog.complete(self.now, caller, "COMPLETECALLER")
+            self._complete(caller, line, CallTrigger.HANGUP)
             return
         queue = self.queues[caller.queue]
         position = self._position(caller)
@@ -378,13 +462,27 @@ class Router(AgentLifecycle, OnHold):
         caller = self.calls.get(event.call)
         if caller is None or caller.state is not CallState.CONNECTED or caller.agent != event.agent:
             return
-        self._complete(caller, "COMPLETEAGENT", CallTrigger.AGENT_HANGUP)
+        line = qlog.complete(self.now, caller, "COMPLETEAGENT")
+        self._complete(caller, line, CallTrigger.AGENT_HANGUP)
 
-    def _complete(self, caller: Caller, verb: str, trigger: CallTrigger) -> None:
+    def _transferred(self, event: ev.CallTransferred) -> None:
+        """As the agent's hang-up (a late report after the caller left is dropped), with
+        the transfer's line instead of COMPLETEAGENT."""
+        caller = self.calls.get(event.call)
+        if caller is None or caller.state is not CallState.CONNECTED or caller.agent != event.agent:
+            return
+        if event.attended:
+            line = qlog.attended_transfer(self.now, caller, event.bridge)
+        else:
+            line = qlog.blind_transfer(self.now, caller, event.exten, event.context)
+        self._complete(caller, line, CallTrigger.TRANSFER)
+
+    def _complete(self, caller: Caller, line: cmd.QueueLog, trigger: CallTrigger) -> None:
+        """A connected call ends (``line`` says how): the agent goes on to wrap-up."""
         queue = self.queues[caller.queue]
         agent = self.agents[caller.agent]
         talk = self.now - caller.answered
-        self._out.append(qlog.complete(self.now, caller, verb))
+        self._out.append(line)
         queue.stats.completed += 1
         queue.stats.total_talk += talk
         self._finish(caller, trigger)
@@ -493,14 +591,17 @@ class Router(AgentLifecycle, OnHold):
         self._call_transition(caller, CallTrigger.OFFER)
         caller.ring_started = self.now
         timeout = queue.spec.ring_timeout
+        accept = queue.spec.accept
         for agent in agents:
             caller.ringing.add(agent.id)
+            if accept:
+                caller.unaccepted.add(agent.id)
             queue.last_rung_order = queue.place(queue.members[agent.id])
             self._agent_transition(agent, AgentTrigger.OFFER, "offer", call=caller.call)
             agent.queue = queue.spec.name
             self._start(TimerKey(TimerKind.RING, caller.call, agent.id), self.now + timeout)
             self._out.append(cmd.Ring(caller.call, agent.id, agent.spec.endpoint, timeout,
-                                      queue.spec.name, caller.callback_number))  # fmt: skip
+                                      queue.spec.name, caller.callback_number, accept))  # fmt: skip
 
     def _leave(
         self, caller: Caller, reason: cmd.LeaveReason, target: Any, line: cmd.QueueLog

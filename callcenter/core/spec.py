@@ -146,6 +146,7 @@ class QueueSpec:
     service_level: float = 20.0  # answered within this many seconds counts as in service level
     music_class: str = "default"
     record: bool = False
+    accept: bool = False  # offers go to the agent's console first; the phone rings on accept
     priority_rules: tuple[PriorityRule, ...] = ()
     callback: CallbackOffer | None = None
     exit_key: str = ""  # a DTMF key that lets the caller leave the queue ...

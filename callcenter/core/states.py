@@ -56,7 +56,9 @@ class CallTrigger(StrEnum):
     CALLBACK = "callback"
     HANGUP = "hangup"  # the caller hung up (abandon, or end of a connected call)
     AGENT_HANGUP = "agent_hangup"
+    TRANSFER = "transfer"  # the agent handed the caller on (blind or attended)
     LEAVE = "leave"  # overflow, exit key, leave-when-empty
+    MOVE = "move"  # a supervisor moved the waiting caller to another queue
 
 
 A, T = AgentState, AgentTrigger
@@ -89,8 +91,10 @@ CALL_TRANSITIONS: dict[tuple[CallState, CallTrigger], CallState] = {
     (C.WAITING, U.CALLBACK): C.CALLBACK,
     (C.WAITING, U.HANGUP): C.DONE,
     (C.WAITING, U.LEAVE): C.DONE,
+    (C.WAITING, U.MOVE): C.WAITING,
     (C.CALLBACK, U.OFFER): C.RINGING,
     (C.CALLBACK, U.LEAVE): C.DONE,
+    (C.CALLBACK, U.MOVE): C.CALLBACK,
     (C.RINGING, U.ANSWER): C.CONNECTED,
     (C.RINGING, U.NO_ANSWER): C.WAITING,
     (C.RINGING, U.NO_ANSWER_CALLBACK): C.CALLBACK,
@@ -98,6 +102,7 @@ CALL_TRANSITIONS: dict[tuple[CallState, CallTrigger], CallState] = {
     (C.RINGING, U.LEAVE): C.DONE,
     (C.CONNECTED, U.HANGUP): C.DONE,
     (C.CONNECTED, U.AGENT_HANGUP): C.DONE,
+    (C.CONNECTED, U.TRANSFER): C.DONE,
 }
 del A, T, C, U
 

@@ -10,7 +10,9 @@ a call was answered), and forgets a call when it ends.
 Outcomes follow the queue_log verb that closes the call in the queue:
 ``ABANDON`` abandoned, ``EXITWITHTIMEOUT``/``EXITEMPTY`` overflowed,
 ``EXITWITHKEY`` exited, ``FULL``/``JOINEMPTY`` refused, ``CONNECT`` answered;
-a booked callback is ``callback`` until the call back is answered.
+a booked callback is ``callback`` until the call back is answered. A caller a
+supervisor moves to another queue (``CallerMoved``) is not closed by the move's
+``EXITWITHKEY``: its interaction goes on in the new queue.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _CLOSING = {
     "FULL": Outcome.REFUSED,
     "JOINEMPTY": Outcome.REFUSED,
 }
-_COMPLETE = ("COMPLETECALLER", "COMPLETEAGENT")
+_COMPLETE = ("COMPLETECALLER", "COMPLETEAGENT", "BLINDTRANSFER", "ATTENDEDTRANSFER")
 
 
 class Sink(Protocol):
@@ -73,6 +75,8 @@ class Journal:
         changes = [c for c in commands if isinstance(c, cmd.AgentStateChanged)]
         for command in commands:
             match command:
+                case cmd.Ring(accepted=True):
+                    pass  # accept mode: the phone of an offer made (and logged) at accept
                 case cmd.Ring(call=call, agent=agent, queue=queue):
                     self.calls.setdefault(call, _Call(queue)).rings[agent] = now
                     self.sink.interaction(call, offered_at=now)
@@ -83,6 +87,10 @@ class Journal:
                     legs[call, agent] = LegResult.ANSWERED
                 case cmd.ConfirmCallback(call=call):
                     self.sink.interaction(call, outcome=Outcome.CALLBACK)
+                case cmd.QueueLog(verb=verb, call=call) if (
+                    verb in _CLOSING and isinstance(event, ev.CallerMoved) and call == event.call
+                ):
+                    pass  # moved to another queue: the stay goes on (ENTERQUEUE follows)
                 case cmd.QueueLog():
                     self._queue_log(command, legs)
                 case _:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, Unpack
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -237,6 +237,30 @@ class Store:
             )
             for row in rows
         ]
+
+    async def logged_in_agents(self) -> dict[str, AgentStateRecord | None]:
+        """Agents whose session is still open (logged in when the engine stopped), each
+        with its last recorded state change (None if none was written): what a restarted
+        engine logs back in, paused where they were paused."""
+        open_ = select(agent_sessions.c.agent).where(agent_sessions.c.logout_at.is_(None))
+        last = (
+            select(func.max(agent_state_changes.c.id))
+            .where(agent_state_changes.c.agent.in_(open_))
+            .group_by(agent_state_changes.c.agent)
+        )
+        async with self.reading() as conn:
+            agents = (await conn.execute(open_)).scalars().all()
+            rows = await conn.execute(
+                select(agent_state_changes).where(agent_state_changes.c.id.in_(last))
+            )
+        found: dict[str, AgentStateRecord | None] = dict.fromkeys(agents)
+        for row in rows:
+            found[row.agent] = AgentStateRecord(
+                agent=row.agent, time=row.time, previous=AgentState(row.previous),
+                state=AgentState(row.state), cause=row.cause, reason=row.reason,
+                call_id=row.call_id,
+            )  # fmt: skip
+        return found
 
     async def agent_state_changes(
         self, agent: str | None = None, *, since: float | None = None, until: float | None = None

@@ -180,12 +180,17 @@ class Simulation:
                 self.at(when, partial(self._fire, command.key, when))
             case cmd.CancelTimer(key=key):
                 self.timers.pop(key, None)
-            case cmd.Ring(call=call, agent=agent):
+            case cmd.Ring(call=call, agent=agent, accepted=True):
+                # Accept mode: the agent who accepted on the console picks up at once.
+                token = next(self.seq)
+                self.ringing[call, agent] = token
+                self.at(self.now, lambda: self._answer(call, agent, token))
+            case cmd.Ring(call=call, agent=agent, accept=accept):
                 token = next(self.seq)
                 self.ringing[call, agent] = token
                 if self.agent_rng.random() >= self.scenario.agents.no_answer:
                     delay = self.scenario.agents.answer_delay.draw(self.agent_rng)
-                    self.at(self.now + delay, lambda: self._answer(call, agent, token))
+                    self.at(self.now + delay, lambda: self._answer(call, agent, token, accept))
             case cmd.CancelRing(call=call, agent=agent):
                 self.ringing.pop((call, agent), None)
             case cmd.Connect(call=call, agent=agent, queue=queue):
@@ -324,10 +329,14 @@ class Simulation:
 
     # -- agents -----------------------------------------------------------------------------
 
-    def _answer(self, call: str, agent: str, token: int) -> None:
+    def _answer(self, call: str, agent: str, token: int, accept: bool = False) -> None:
+        """The agent answers the phone, or (accept mode) accepts the offer on the console."""
         if self.ringing.get((call, agent)) == token:
             del self.ringing[call, agent]
-            self.feed(ev.AgentAnswered(self.now, call, agent))
+            if accept:
+                self.feed(ev.AgentAccepted(self.now, call, agent))
+            else:
+                self.feed(ev.AgentAnswered(self.now, call, agent))
 
     def _fire(self, key: TimerKey, when: float) -> None:
         if self.timers.get(key) == when:

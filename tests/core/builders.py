@@ -232,6 +232,10 @@ class Replay:
     def answer(self, call: str, agent_id: str) -> Outcome:
         return self.feed(ev.AgentAnswered(self.now, call, agent_id))
 
+    def accept(self, call: str, agent_id: str) -> Outcome:
+        """The agent accepts the offer on the console (queues with ``accept``)."""
+        return self.feed(ev.AgentAccepted(self.now, call, agent_id))
+
     def no_answer(self, call: str, agent_id: str) -> Outcome:
         return self.feed(ev.AgentNoAnswer(self.now, call, agent_id))
 
@@ -243,6 +247,17 @@ class Replay:
 
     def agent_hangs_up(self, call: str, agent_id: str) -> Outcome:
         return self.feed(ev.AgentHungUp(self.now, call, agent_id))
+
+    def transfer(self, call: str, agent_id: str, exten: str, context: str = "queue") -> Outcome:
+        """The connected agent transfers the caller blind to ``exten`` in ``context``."""
+        return self.feed(ev.CallTransferred(self.now, call, agent_id, exten, context))
+
+    def attended_transfer(self, call: str, agent_id: str, bridge: str) -> Outcome:
+        return self.feed(ev.CallTransferred(self.now, call, agent_id, attended=True, bridge=bridge))
+
+    def move(self, call: str, queue: str) -> Outcome:
+        """A supervisor moves the waiting caller to ``queue``."""
+        return self.feed(ev.CallerMoved(self.now, call, queue))
 
     def press(self, call: str, digit: str) -> Outcome:
         return self.feed(ev.DtmfPressed(self.now, call, digit))

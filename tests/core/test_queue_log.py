@@ -44,6 +44,8 @@ ASTERISK_FIELDS = {
     "EXITWITHTIMEOUT": ("position", "origposition", "waittime"),
     "EXITWITHKEY": ("key", "position", "origposition", "waittime"),
     "EXITEMPTY": ("position", "origposition", "waittime"),
+    "BLINDTRANSFER": ("extension", "context", "holdtime", "calltime", "origposition"),
+    "ATTENDEDTRANSFER": ("BRIDGE", "bridge", "holdtime", "calltime", "origposition"),
     "RINGNOANSWER": ("ringtime_ms",),
     "RINGCANCELED": ("ringtime_ms",),
     "PAUSE": ("reason",),
@@ -125,6 +127,12 @@ def test_every_verb_carries_the_fields_app_queue_writes() -> None:
     r.unpause("1002")  # UNPAUSE
     r.call("c5")
     r.talk("c5", "1001", 10)  # COMPLETECALLER
+    r.call("c6")
+    r.answer("c6", "1001")
+    r.transfer("c6", "1001", "sales")  # BLINDTRANSFER
+    r.call("c7")
+    r.answer("c7", "1001")
+    r.attended_transfer("c7", "1001", "cc-mix-7")  # ATTENDEDTRANSFER
     r.logout("1001")  # REMOVEMEMBER
 
     lines = r.history.of(cmd.QueueLog)

@@ -45,6 +45,8 @@ queues:
     wrapup: 30
     service_level: 1
     members: ["1001", "1002"]
+  support: {strategy: linear, members: ["1003"]}
+  desk: {strategy: linear, accept: true, ring_timeout: 5, retry: 0, members: ["1002"]}
 agents:
   "1001": {name: Ann, endpoint: PJSIP/1001, pin: "PIN1001"}
   "1002": {name: Bob, endpoint: PJSIP/1002, pin: "PIN1002"}
@@ -57,6 +59,7 @@ ivr:
 numbers:
   "800": {target: queue:sales}
   "801": {target: ivr:main}
+  "802": {target: queue:desk}
 """
 
 

@@ -299,6 +299,73 @@ async def test_supervisor_raises_a_waiting_callers_priority(rig: BusRig) -> None
         assert rig.engine.router.line("sales") == [second.id, first.id]
 
 
+async def test_supervisor_moves_a_waiting_caller_to_another_queue(rig: BusRig) -> None:
+    async with rig.console(SUPERVISOR[0]) as sup:
+        first = rig.ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: rig.engine.router.line("sales") == [first.id])
+        entered = rig.ast.channels[first.id].variables["CC_ENQUEUED_AT"]
+        moved = await sup.supervise("move_call", call=first.id, queue="support")
+        assert moved.ok, moved.error
+        assert (rig.engine.router.line("sales"), rig.engine.router.line("support")) == (
+            [], [first.id],
+        )  # fmt: skip
+        # Marked for a restart: the new queue, and still the first entry time.
+        variables = rig.ast.channels[first.id].variables
+        await until(lambda: variables["CC_QUEUE"] == "support")
+        assert variables["CC_ENQUEUED_AT"] == entered
+        assert rig.engine.calls.get(first.id).queue == "support"  # type: ignore[union-attr]
+        # 1003 (support's member) logs in: the moved caller is the one offered.
+        await rig.engine.login("1003")
+        await until(lambda: agent_leg(rig, "PJSIP/1003") is not None)
+        again = await sup.supervise("move_call", call=first.id, queue="sales")
+        assert not again.ok  # an agent rings for it: no longer moved
+        unknown = await sup.supervise("move_call", call=first.id, queue="nowhere")
+        assert (unknown.ok, unknown.error) == (False, "unknown queue 'nowhere'")
+    await rig.engine.idle()
+    await rig.writer.flush()
+    verbs = [line.verb for line in await rig.store.queue_log(call=first.id)]
+    assert verbs[:4] == ["ENTERQUEUE", "INFO", "EXITWITHKEY", "ENTERQUEUE"]
+    row = await rig.store.get_interaction(first.id)
+    assert row is not None
+    assert (row.first_queue, row.queue) == ("sales", "support")
+    assert row.outcome != "exited"  # the move is no end of the contact
+
+
+async def test_accept_mode_rings_the_phone_only_once_the_agent_accepts(rig: BusRig) -> None:
+    async with rig.console("1002") as bob:
+        await bob.watch(topics.agent_subtree("1002"))
+        assert (await bob.command("login", pin="5678")).ok
+        refused = await bob.command("answer")
+        assert (refused.ok, refused.error) == (False, "no call is offered to you")
+        caller = rig.ast.inject_caller("802", args=("inbound", "802"))
+        offer = await bob.next(lambda r: isinstance(r.message, schemas.OfferMessage))
+        assert isinstance(offer, schemas.OfferMessage)
+        assert (offer.call, offer.queue, offer.accept) == (caller.id, "desk", True)
+        await asyncio.sleep(0.2)
+        assert agent_leg(rig, "PJSIP/1002") is None  # the phone waits for the accept
+        assert rig.engine.router.agent_state("1002") is AgentState.RINGING  # reserved
+        accepted = await bob.command("answer")
+        assert accepted.ok, accepted.error
+        await until(lambda: agent_leg(rig, "PJSIP/1002") is not None)
+        leg = agent_leg(rig, "PJSIP/1002")
+        assert leg is not None
+        await until(lambda: together(rig, caller.id, leg))
+        assert rig.engine.router.agent_state("1002") is AgentState.ON_CALL
+        again = await bob.command("answer")
+        assert not again.ok  # on the call: nothing to accept
+
+
+async def test_answer_is_refused_for_a_queue_that_rings_the_phone(rig: BusRig) -> None:
+    rig.ast.endpoints.set("PJSIP/1001", NoAnswer())
+    async with rig.console("1001") as ann:
+        assert (await ann.command("login", pin="1234")).ok
+        rig.ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: agent_leg(rig, "PJSIP/1001") is not None)
+        reply = await ann.command("answer")
+    assert not reply.ok
+    assert "accept" in (reply.error or "")
+
+
 async def test_queue_figures_are_retained_and_a_low_service_level_alerts(rig: BusRig) -> None:
     async with rig.console(SUPERVISOR[0]) as sup:
         await sup.watch(topics.queue_stats("sales"), topics.ALERTS)

@@ -118,8 +118,10 @@ async def test_blind_transfer_to_a_queue_reenqueues_the_same_call(rig: Rig) -> N
     (second,) = rig.originated("PJSIP/1003")
     await rig.until(lambda: together(rig, caller, second))
     assert await rig.queue_log(caller) == [
-        "ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "ENTERQUEUE", "CONNECT",
+        "ENTERQUEUE", "CONNECT", "BLINDTRANSFER", "ENTERQUEUE", "CONNECT",
     ]  # fmt: skip
+    transfer = (await rig.store.queue_log(call=caller))[2]
+    assert (transfer.queue, transfer.data[:2]) == ("sales", ("support", "queue"))
     assert rig.ast.channels[caller].variables["CC_QUEUE"] == "support"  # for a restart
     await rig.writer.flush()
     row = await rig.store.get_interaction(caller)
@@ -151,7 +153,7 @@ async def test_blind_transfer_to_an_agent_bridges_the_caller_with_them(rig: Rig)
     await rig.until(lambda: leftovers(rig) == ([], []))
     assert rig.engine.reachability.reachable("1002")
     await rig.engine.idle()
-    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "BLINDTRANSFER"]
 
 
 async def test_unanswered_agent_transfer_puts_the_caller_back_at_the_front(rig: Rig) -> None:
@@ -181,7 +183,11 @@ async def test_blind_transfer_to_a_number_continues_into_the_outbound_context(ri
     dialplan = end["channel"]["dialplan"]
     assert (dialplan["context"], dialplan["exten"]) == ("callcenter-outbound", "+4930123456")
     await rig.until(lambda: leftovers(rig) == ([], []))
-    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "BLINDTRANSFER"]
+    transfer = (await rig.store.queue_log(call=caller))[-1]
+    # app_queue's exten|context|holdtime|calltime|origposition
+    assert transfer.data[:2] == ("+4930123456", "callcenter-outbound")
+    assert transfer.data[4] == "1"
     assert rig.engine.calls.calls == {}
 
 

@@ -40,8 +40,11 @@ async def test_complete_hands_the_caller_to_the_target_and_frees_the_agent(rig: 
     assert together(rig, caller, target)
     assert leg not in rig.ast.channels
     assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
-    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "ATTENDEDTRANSFER"]
     assert str(rig.engine.router.agent_state("1001")) != "on_call"
+    transfer = (await rig.store.queue_log(call=caller))[-1]
+    mixing = rig.ast.channels[caller].bridge
+    assert transfer.data[:2] == ("BRIDGE", mixing)  # log_attended_transfer(): bridge merge
     await rig.engine.control.hangup("1002")  # now 1002's call
     await rig.until(lambda: leftovers(rig) == ([], []))
 
@@ -90,7 +93,7 @@ async def test_conference_puts_three_parties_in_one_softmix_bridge(rig: Rig) -> 
     await rig.engine.idle()
     assert leg not in rig.ast.channels
     assert together(rig, caller, target)
-    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "ATTENDEDTRANSFER"]
     rig.ast.remote_hangup(caller)
     await rig.until(lambda: leftovers(rig) == ([], []))
     await rig.engine.idle()
@@ -139,7 +142,7 @@ async def test_agent_hanging_up_during_the_consult_completes_the_transfer(rig: R
     await rig.until(lambda: together(rig, leg, target))
     rig.ast.remote_hangup(leg)
     await rig.until(lambda: together(rig, caller, target))
-    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "ATTENDEDTRANSFER"]
     rig.ast.remote_hangup(target)  # then the target ends the call: the caller goes too
     await rig.until(lambda: leftovers(rig) == ([], []))
 

@@ -14,7 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from ari_app.engine import Engine, EngineSettings
+from ari_app.engine.recovery import stored_sessions
 from callcenter.config import Config, load_config
+from callcenter.core import events as ev
 from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
 from sim import Answer, Endpoints, NoAnswer, SimAsterisk, SimServer
@@ -194,3 +196,105 @@ async def test_reconnect_settles_what_happened_while_disconnected(site: Site) ->
         assert rung.id in ast.channels
     finally:
         await engine.stop()
+
+
+async def test_sigkill_restart_logs_agents_back_in_with_their_pause(site: Site) -> None:
+    """Agents logged in from consoles (not ``login_agents``) come back after a restart,
+    from the store's open sessions: paused with their reason, ready, or still logged out."""
+    settings = site.settings.model_copy(update={"login_agents": ()})
+
+    async def engine() -> Engine:
+        started = Engine(settings, site.config, journal=Journal(site.writer),
+                         sessions=lambda: stored_sessions(site.store))  # fmt: skip
+        await started.start(connect_timeout=5)
+        return started
+
+    site.ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
+    first = await engine()
+    await first.login("1001")
+    await first.login("1002")
+    await first.pause("1002", "missed")
+    await first.login("1003")
+    await first.logout("1003")
+    await first.idle()
+    await site.writer.flush()  # the journal's rows are what survives the process
+    await kill(first)
+    await until(lambda: not site.ast.bus.connected("callcenter"))
+
+    second = await engine()
+    try:
+        await second.idle()
+        router = second.router
+        assert str(router.agent_state("1001")) == "ready"
+        assert str(router.agent_state("1002")) == "paused"
+        assert router.agents["1002"].pause_reason == "missed"
+        assert str(router.agent_state("1003")) == "logged_out"
+        caller = site.ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: dials(site, "PJSIP/1001"))
+        assert dials(site, "PJSIP/1002") == []  # paused: offered nothing
+        await until(lambda: str(router.agent_state("1001")) == "on_call")
+        assert caller.id in site.ast.channels
+        # The store's sessions stay consistent: one open session per logged-in agent.
+        await second.idle()
+        await site.writer.flush()
+        assert set(await site.store.logged_in_agents()) == {"1001", "1002"}
+    finally:
+        await second.stop()
+        await first.executor.aclose()
+        await first.client.aclose()
+
+
+async def test_a_stored_pause_reason_no_longer_configured_leaves_the_agent_out(
+    site: Site,
+) -> None:
+    async def sessions() -> dict[str, str | None]:
+        return {"1001": "gone-reason", "1002": None, "9999": None}
+
+    settings = site.settings.model_copy(update={"login_agents": ()})
+    engine = Engine(settings, site.config, journal=Journal(site.writer), sessions=sessions)
+    await engine.start(connect_timeout=5)
+    try:
+        await engine.idle()
+        assert str(engine.router.agent_state("1001")) == "logged_out"  # never ready by surprise
+        assert str(engine.router.agent_state("1002")) == "ready"
+    finally:
+        await engine.stop()
+
+
+async def test_a_talking_call_of_an_accept_mode_queue_is_adopted(site: Site) -> None:
+    conf = Path(site.settings.config_dir)
+    text = (conf / "center.yaml").read_text(encoding="utf-8")
+    accepting = text.replace("  sales:\n", "  sales:\n    accept: true\n", 1)
+    (conf / "center.yaml").write_text(accepting, encoding="utf-8")
+    config = load_config(conf)
+    assert config.routing_spec().queues["sales"].accept
+    site.ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
+
+    async def engine() -> Engine:
+        started = Engine(site.settings, config, journal=Journal(site.writer))
+        await started.start(connect_timeout=5)
+        return started
+
+    first = await engine()
+    talking = site.ast.inject_caller("800", args=("inbound", "800"))
+    await until(lambda: str(first.router.agent_state("1001")) == "ringing")
+    await first.dispatcher.request(ev.AgentAccepted(first.now(), talking.id, "1001"))
+    await until(lambda: dials(site, "PJSIP/1001"))
+    (leg,) = dials(site, "PJSIP/1001")
+    await until(lambda: together(site.ast, talking.id, leg))
+    await kill(first)
+    await until(lambda: not site.ast.bus.connected("callcenter"))
+
+    second = await engine()
+    try:
+        await second.idle()
+        assert str(second.router.agent_state("1001")) == "on_call"
+        assert together(site.ast, talking.id, leg)
+        site.ast.remote_hangup(talking.id)
+        await until(lambda: leg not in site.ast.channels)
+        await second.idle()
+        assert await site.queue_log(talking.id) == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+    finally:
+        await second.stop()
+        await first.executor.aclose()
+        await first.client.aclose()
