@@ -49,6 +49,7 @@ from console.dialogs import (
 )
 from console.i18n import Catalogue
 from console.link import Link, LinkDownError
+from console.phone import CallPhase, PhoneError, PhoneStatus, Registration, Softphone
 from console.resources import DeskResources
 from console.widgets import Activity, Figures, ScreenPop, StateBar, literal
 
@@ -89,9 +90,11 @@ class AgentConsole(App[None]):
         *,
         lang: str = "en",
         clock: Callable[[], float] = time.time,
+        phone: Softphone | None = None,
     ) -> None:
         super().__init__()
         self.agent = agent
+        self.phone = phone  # --phone baresip: the agent's SIP phone, started and stopped here
         self.connect = connect  # the agent's PIN is its bus password: no link before it
         self.link: Link | None = None
         self._bus_task: Worker[None] | None = None
@@ -164,6 +167,58 @@ class AgentConsole(App[None]):
         self._refresh_desk()
         self._show_scripts("")
         self._ask_pin()
+        if self.phone is not None:
+            self.phone.on_change = self._phone_changed
+            self._start_phone()
+
+    async def on_unmount(self) -> None:
+        if self.phone is not None:
+            await self.phone.stop()  # with the console: no baresip left behind
+
+    # -- the softphone (--phone baresip) ----------------------------------------------
+
+    @work(group="phone")
+    async def _start_phone(self) -> None:
+        if self.phone is None:
+            return
+        try:
+            await self.phone.start()
+        except PhoneError as exc:
+            self._phone_note(str(exc))
+
+    def _phone_changed(self, _status: PhoneStatus) -> None:
+        self._refresh_state_bar()
+
+    def _phone_note(self, error: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.desk.note(f"{stamp} {self.t('phone.error', error=error)}")
+        self._refresh_desk()
+
+    @work(group="phone")
+    async def _phone_do(self, what: str) -> None:
+        """F2/F3 on the phone itself: answer or refuse its ringing call, or hang up a call
+        the engine does not know about (the engine's calls are hung up through the engine)."""
+        if self.phone is None:
+            return
+        try:
+            await (self.phone.answer() if what == "answer" else self.phone.hangup())
+        except PhoneError as exc:
+            self._phone_note(str(exc))
+
+    def _phone_label(self) -> Text | None:
+        if self.phone is None:
+            return None
+        status, t = self.phone.status, self.t
+        if status.call is CallPhase.RINGING:
+            words, style = t("phone.ringing", peer=status.peer), "bold dark_orange3"
+        elif status.call is CallPhase.UP:
+            words, style = t("phone.up"), "bold blue"
+        elif status.registration is Registration.FAILED:
+            words, style = t("phone.failed", reason=status.reason), "bold red"
+        else:
+            words = t(f"phone.{status.registration}")
+            style = "green" if status.registration is Registration.REGISTERED else "yellow"
+        return literal(f"☎ {words}", style=style)  # the peer is caller-supplied
 
     # -- bus ------------------------------------------------------------------------
 
@@ -278,8 +333,9 @@ class AgentConsole(App[None]):
         reason = self.resources.pause_reasons.get(self.desk.reason, self.desk.reason)
         name = self.resources.agent_names.get(self.agent, "")
         self.main.query_one(StateBar).show(
-            self.desk, self.t, self.clock(), bus_up=self.bus_up, reason=reason, name=name
-        )
+            self.desk, self.t, self.clock(), bus_up=self.bus_up, reason=reason, name=name,
+            phone=self._phone_label(),
+        )  # fmt: skip
 
     def _refresh_desk(self) -> None:
         if not self._showing():
@@ -359,10 +415,17 @@ class AgentConsole(App[None]):
     # -- call control ---------------------------------------------------------------
 
     def action_answer(self) -> None:
-        self.command(CommandAction.ANSWER)
+        if self.phone is not None and self.phone.status.call is CallPhase.RINGING:
+            self._phone_do("answer")  # the engine's call rings the phone: pick it up
+        else:
+            self.command(CommandAction.ANSWER)
 
     def action_hangup(self) -> None:
-        self.command(CommandAction.HANGUP)
+        phone_call = self.phone is not None and self.phone.status.call is not CallPhase.IDLE
+        if phone_call and not self.desk.in_call:
+            self._phone_do("hangup")
+        else:
+            self.command(CommandAction.HANGUP)
 
     def action_hold(self) -> None:
         self.command(CommandAction.RESUME if self.desk.on_hold else CommandAction.HOLD)

@@ -48,7 +48,7 @@ class StateBar(Static):
     """The agent's state, time in it, pause reason and whether the bus is up."""
 
     def show(self, desk: Desk, t: Catalogue, now: float, *, bus_up: bool, reason: str,
-             name: str = "") -> None:  # fmt: skip
+             name: str = "", phone: Text | None = None) -> None:  # fmt: skip
         state = desk.state
         line = literal(f" {desk.agent} {name} ".replace("  ", " "), style="bold")
         label = t(f"state.{state}") if state is not None else t("state.unknown")
@@ -64,6 +64,9 @@ class StateBar(Static):
         if desk.consulting:
             line.append(f"  ⇄ {desk.consulting}", style="bold magenta")
         line.append("   ")
+        if phone is not None:  # --phone baresip: the softphone's registration and call
+            line.append_text(phone)
+            line.append("   ")
         line.append(t("bus.up") if bus_up else t("bus.down"), style="green" if bus_up else "red")
         self.update(line)
 
