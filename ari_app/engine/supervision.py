@@ -12,7 +12,8 @@ once it answers:
 
 Snoop channels are named ``Snoop/<spied id>-N`` and enter the app at once with
 ``StasisStart`` (``appArgs=snoop,<call>,<supervisor>``); we choose their id (``snoopId``)
-before the request, so that event is recognised. Deleting one gives no
+before the request, so that event is recognised; it may come after the request's 200, and
+the snoop joins the spy bridge only once it came. Deleting one gives no
 ``ChannelDestroyed`` (snoop_whisper_barge.md), so the first of its hang-up request or
 ``StasisEnd`` ends it. Asterisk hangs a snoop up when the spied channel goes, which
 ends the monitoring when the agent leaves the call; the call's end ends it too
@@ -26,7 +27,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from ari_app.client import AllocationFailedError, AriError, Snapshot
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 MODES = ("listen", "whisper", "barge")
 SPY_BRIDGE = "cc-spy-"
 RING_TIMEOUT = 30
+SNOOP_START_TIMEOUT = 5.0
+"""Seconds a new snoop channel may take to enter the app."""
 
 
 class MonitorError(Exception):
@@ -62,6 +65,8 @@ class Monitor:
     snoop: str | None = None
     bridge: str | None = None
     ended: bool = False
+    snooping: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by the snoop's StasisStart: only then may it join a bridge."""
 
 
 class Supervision:
@@ -145,8 +150,8 @@ class Supervision:
             case ari.StasisStart() if is_phone and not item.answered:
                 item.answered = True
                 self._spawn(lambda: self._connect(item))
-            case ari.StasisStart():
-                pass  # the snoop entering the app, as it does at once
+            case ari.StasisStart() if not is_phone:
+                item.snooping.set()  # the snoop entering the app
             case ari.ChannelDestroyed():
                 self._spawn(lambda: self._end(item))
             case ari.StasisEnd() | ari.ChannelHangupRequest() if not is_phone or item.answered:
@@ -174,6 +179,17 @@ class Supervision:
                     whisper="out" if item.mode == "whisper" else None,
                     app_args=("snoop", item.call, item.supervisor), snoop_id=item.snoop,
                 )  # fmt: skip
+                # The snoop's 200 can come before it is in the app (its StasisStart is
+                # raised from the snoop's own thread): adding it to a bridge then is a 422
+                # "Channel not in Stasis application" (seen on Asterisk 22.10.1,
+                # tests/asterisk/test_engine_flows.py).
+                try:
+                    async with asyncio.timeout(SNOOP_START_TIMEOUT):
+                        await item.snooping.wait()
+                except TimeoutError:
+                    raise MonitorError("the snoop channel never entered the app") from None
+                if item.ended:
+                    return
                 item.bridge = new_bridge_id("spy")
                 await self.bridges.create("mixing", bridge_id=item.bridge, name="spy")
                 await self.bridges.add_channel(item.bridge, [item.channel, item.snoop])
@@ -188,6 +204,7 @@ class Supervision:
         if item.ended:
             return
         item.ended = True
+        item.snooping.set()  # nothing to wait for any more (_connect)
         self._forget(item)
         for channel in (item.channel, item.snoop):
             if channel is not None:

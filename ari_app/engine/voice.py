@@ -118,6 +118,11 @@ class Voice:
     def speaking(self, call: str) -> bool:
         return call in self._speech
 
+    def behind(self, call: str) -> bool:
+        """Media already wait for what the caller hears now to finish."""
+        speech = self._speech.get(call)
+        return speech is not None and speech.playing is not None and bool(speech.media)
+
     def finished(self, playback: str) -> None:
         """``PlaybackFinished`` (done or failed): media queued meanwhile, or the end."""
         speech = self._by_playback.pop(playback, None)

@@ -23,6 +23,7 @@ from ari_app.client import AriClient
 from tests.agi.prompts import documented
 from tests.asterisk.agi_server import ThreadedFastAgi
 from tests.asterisk.ari import CALLER_APP, FROM_TEST, AriCredentials, EventLog, stasis_app
+from tests.asterisk.engine_rig import ENGINE_RUNNING, engine_asterisk, engine_callers  # noqa: F401
 from tests.asterisk.rig import Asterisk, Overlay, RigUnavailable, find_binary, start_private
 
 _running: list[Asterisk] = []
@@ -82,6 +83,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed and _running and item.get_closest_marker("asterisk") is not None:
-        report.sections.append(("private Asterisk log", _running[-1].log_tail()))
+    # The engine's tests run on an instance of their own (engine_rig.py).
+    running = ENGINE_RUNNING if "engine_asterisk" in getattr(item, "fixturenames", ()) else _running
+    if report.failed and running and item.get_closest_marker("asterisk") is not None:
+        report.sections.append(("private Asterisk log", running[-1].log_tail()))
     return report
