@@ -8,7 +8,7 @@ import platform
 import sys
 from dataclasses import asdict
 
-from bench import agi, bus, routing, wallboard
+from bench import agi, bus, load, routing, wallboard
 
 P99_TARGET_US = 50.0
 SCALING_TARGET = 3.0
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer decisions (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=("routing", "agi", "wallboard", "bus"),
+        choices=("routing", "agi", "wallboard", "bus", "load"),
         help="run one benchmark (default: all)",
     )
     args = parser.parse_args(argv)
@@ -68,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
             targets_bus = figures_bus["targets"]
             assert isinstance(targets_bus, dict)
             _print_targets(targets_bus)
+    if args.only in (None, "load"):
+        figures_load = load.run(quick=args.quick)
+        results["load"] = figures_load
+        if not args.json:
+            load.print_figures(figures_load)
+            targets_load = figures_load["targets"]
+            assert isinstance(targets_load, dict)
+            _print_targets(targets_load)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -86,14 +94,7 @@ def _print_routing(figures: list[routing.Figures], decisions: int) -> None:
 
 
 def _print_agi(figures: dict[str, object]) -> None:
-    print(f"\nFastAGI caller_lookup ({figures['customers']:,} customers in SQLite, "
-          f"{figures['concurrency']} connections at a time, "
-          f"{figures['requests']} requests)")  # fmt: skip
-    print(f"{figures['requests_per_second']} requests/s, p50 {figures['p50_ms']} ms, "
-          f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")  # fmt: skip
-    print(f"CPU per request: server {figures['server_cpu_us']} µs, load generator "
-          f"{figures['load_cpu_us']} µs (a separate process on the same cores); "
-          f"load average after the run {figures['load_average']}")  # fmt: skip
+    print("\n" + agi.describe(figures))
     targets = figures["targets"]
     assert isinstance(targets, dict)
     _print_targets(targets)

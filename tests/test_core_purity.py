@@ -25,7 +25,7 @@ ALLOWED_FROM = {"random": {"Random"}}
 FORBIDDEN_LOADED = [
     "asyncio", "socket", "select", "selectors", "ssl", "threading", "subprocess", "sqlite3",
     "sqlalchemy", "aiosqlite", "asyncpg", "httpx", "websockets", "aiomqtt", "amqtt", "textual",
-    "datetime", "zoneinfo", "pydantic", "ruamel",
+    "datetime", "zoneinfo", "pydantic", "ruamel", "aiohttp",
 ]  # fmt: skip
 
 

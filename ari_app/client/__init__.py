@@ -1,4 +1,4 @@
-"""Our own asyncio ARI client: httpx for REST, websockets for events.
+"""Our own asyncio ARI client: aiohttp for REST, websockets for events.
 
 One `AriClient` per Asterisk server; every event names the server it came from.
 """

@@ -5,12 +5,12 @@ is hung up, and the call keeps its place in line with no channel (``Executor._ke
 In turn the core rings an agent as for any call (``Ring.callback_number``: the agent's
 phone shows the customer's number) and, once the agent answers, ``Connect`` with the
 number: the agent waits in a new mixing bridge while the engine originates
-``Local/<number>@callcenter-outbound`` (the dialplan's outbound context picks the trunk
-and the caller id) with ``appArgs=customer,<call>``. The customer's StasisStart means
-answered: into the agent's bridge. The customer's leg is watched like an agent leg
-(stasis.py): before the answer only ``ChannelDestroyed`` ends it. A customer who hangs
-up, or is not reached, ends the call as a caller hang-up (COMPLETECALLER), which frees
-the agent for wrap-up.
+``Local/<number>@<outbound_context>`` (the engine setting, default ``callcenter-outbound``:
+the dialplan's outbound context picks the trunk and the caller id) with
+``appArgs=customer,<call>``. The customer's StasisStart means answered: into the agent's
+bridge. The customer's leg is watched like an agent leg (stasis.py): before the answer
+only ``ChannelDestroyed`` ends it. A customer who hangs up, or is not reached, ends the
+call as a caller hang-up (COMPLETECALLER), which frees the agent for wrap-up.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from ari_app.client import AriError
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
 from ari_app.engine.calls import Call, CallTable, new_leg_id
+from ari_app.engine.settings import OUTBOUND_CONTEXT
 from callcenter.core import events as ev
 
 log = logging.getLogger(__name__)
 
-OUTBOUND_CONTEXT = "callcenter-outbound"
-"""A callback dials the customer as ``Local/<number>@callcenter-outbound``."""
+__all__ = ["CALLBACK_RING", "OUTBOUND_CONTEXT", "Callbacks", "caller_id"]
+
 CALLBACK_RING = 45
 """Seconds a callback rings the customer before giving up."""
 
@@ -50,6 +51,7 @@ class Callbacks:
         bridges: Bridges
         calls: CallTable
         app: str
+        outbound_context: str
         _customers: dict[str, str]
         _post: Callable[[ev.Event], None]
         _now: Callable[[], float]
@@ -64,7 +66,7 @@ class Callbacks:
         self._customers[customer] = record.id
         try:
             await self.channels.originate(
-                f"Local/{number}@{OUTBOUND_CONTEXT}",
+                f"Local/{number}@{self.outbound_context}",
                 app=self.app,
                 app_args=("customer", record.id),
                 channel_id=customer,

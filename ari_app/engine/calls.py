@@ -34,6 +34,7 @@ class Leg:
     call: str
     agent: str
     answered: bool = False
+    pending: bool = False  # its originate not sent yet: a cancel needs no hang-up (no channel)
 
 
 @dataclass(eq=False)
@@ -57,6 +58,7 @@ class Call:
     recording: str | None = None  # the live recording's name once connected
     attributes: dict[str, Value] = field(default_factory=dict)  # for the queue, from arrival
     priority: int = 0
+    passed: dict[str, str] | None = None  # CC_* passed as Stasis arguments (entry.py)
 
 
 class CallTable:

@@ -21,7 +21,7 @@ How each action is done on Asterisk, and why:
 * **blind transfer**
 
   - *to a queue*: the caller waits with music in a holding bridge, the agent's leg is
-    hung up and the core gets ``AgentHungUp`` (COMPLETEAGENT, the agent goes to
+    hung up and the core gets ``CallTransferred`` (BLINDTRANSFER, the agent goes to
     wrap-up), then ``CallEnqueued`` **for the same call id** with the caller's data
     (attributes and priority from arrival, or its ``CC_*`` variables after a restart).
     The interaction row keeps one id for the
@@ -48,7 +48,8 @@ How each action is done on Asterisk, and why:
   phone, or ``Local/<number>@<outbound context>`` for a number) is originated and, once
   answered, joins the agent in the call's mixing bridge (the caller is in its holding
   bridge meanwhile). ``complete_transfer``: the caller joins the mixing bridge, the
-  agent's leg is hung up (``AgentHungUp``: wrap-up), the target now controls the call.
+  agent's leg is hung up (``CallTransferred``: ATTENDEDTRANSFER and wrap-up), the target
+  now controls the call.
   ``cancel_transfer``: the consult leg is hung up and the caller brought back. A queue
   cannot be consulted (no agent to talk to yet): refused, transfer it blind.
 * **conference**: during a consult, the caller joins the mixing bridge too: three
@@ -65,10 +66,13 @@ owner (an engine restarted meanwhile) is hung up. On a booked callback the custo
 channel (callbacks.py) stands for the caller; it cannot go back into a queue, so it is
 transferred attended or to a number only.
 
-Not told to the core (it has no event for them): hold, mute, consults, and the talk of
-an agent reached by transfer (no CONNECT for them, no wrap-up afterwards); queue_log
-writes COMPLETEAGENT rather than app_queue's BLINDTRANSFER/ATTENDEDTRANSFER for the
-agent who transferred.
+The agent who transfers ends their part with ``CallTransferred``: queue_log writes
+app_queue's ``BLINDTRANSFER|exten|context|...`` (a queue or agent id with ``queue`` /
+``agent``, a number with the outbound context) or ``ATTENDEDTRANSFER|BRIDGE|<mixing
+bridge>|...`` (also when the agent hangs up during a consult: Asterisk completes the
+transfer then), and wrap-up follows. Not told to the core (it has no event for them):
+hold, mute, consults, and the talk of an agent reached by transfer (no CONNECT for them,
+no wrap-up afterwards).
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ from ari_app.engine.calls import Call, CallTable, new_bridge_id
 from ari_app.engine.entry import VARIABLES, entry_for
 from ari_app.engine.reachability import Reachability
 from ari_app.engine.recovery import stasis_args
+from ari_app.engine.settings import OUTBOUND_CONTEXT, TRANSFER_RING_TIMEOUT
 from ari_app.engine.supervision import MODES, MonitorError, Supervision
 from callcenter.config import Config
 from callcenter.core import events as ev
@@ -108,8 +113,9 @@ ENDPOINT = re.compile(r"[A-Za-z0-9]{1,16}/[A-Za-z0-9_.@:+-]{1,80}")
 KINDS = ("queue", "agent", "number")
 OWN_KINDS = frozenset({"consult", "transfer", "supervisor", "snoop"})
 """appArgs of the channels this module and supervision originate."""
-RING_TIMEOUT = 30
-"""Seconds a transfer or consult target rings before the caller is looked after."""
+RING_TIMEOUT = TRANSFER_RING_TIMEOUT
+"""Seconds a transfer or consult target rings before the caller is looked after (the
+engine's ``transfer_ring_timeout`` setting)."""
 
 
 class ControlError(Exception):
@@ -144,7 +150,7 @@ class Session:
     call: Call
     agent: str  # who talks with the caller and may act on the call ("" nobody: a number)
     channel: str  # that agent's (or number's) channel
-    core_leg: bool  # the core's connected agent: AgentHungUp is owed when it leaves
+    core_leg: bool  # the core's connected agent: AgentHungUp (or CallTransferred) is owed
     held: bool = False  # the caller is in its holding bridge with music
     muted: bool = False
     consult: Party | None = None
@@ -165,7 +171,7 @@ class CallControl:
         reachability: Reachability,
         *,
         app: str = "callcenter",
-        outbound_context: str = "callcenter-outbound",
+        outbound_context: str = OUTBOUND_CONTEXT,
         ring_timeout: int = RING_TIMEOUT,
         now: Callable[[], float] = time.time,
     ) -> None:
@@ -259,7 +265,7 @@ class CallControl:
             consult = self._answered_consult(session)
             if session.held:
                 await self._to_mixing(session)
-            await self._release_agent(session)
+            await self._release_agent(session, None)
             self._promote(session, consult)
 
     async def cancel_transfer(self, agent: str) -> None:
@@ -423,20 +429,32 @@ class CallControl:
         queue = self.config().queues.get(record.queue)
         return queue.music_class if queue is not None else None
 
-    async def _release_agent(self, session: Session) -> None:
-        """The agent leaves the call, which goes on without them."""
+    async def _release_agent(self, session: Session, to: tuple[str, str] | None) -> None:
+        """The agent leaves the call, which goes on without them: a transfer, blind ``to``
+        (exten, context) or (None) attended."""
         record, agent, channel = session.call, session.agent, session.channel
         self._unbind(session)
         if session.core_leg:
             # Out of the table first: its hang-up is then no longer the call's end.
             self.calls.remove_leg(record.id, agent)
-            self._post(ev.AgentHungUp(self._now(), record.id, agent))
+            self._post(self._transferred(session, agent, to))
         else:
             self._forget_party(channel)
         session.core_leg, session.agent, session.channel, session.muted = False, "", "", False
         if channel:
             await self._hang_up(channel)
         self.supervision.call_ended(record.id)  # a monitor follows the agent, not the caller
+
+    def _transferred(
+        self, session: Session, agent: str, to: tuple[str, str] | None
+    ) -> ev.CallTransferred:
+        """The core's word for it: BLINDTRANSFER ``to`` (exten, context), or (None)
+        ATTENDEDTRANSFER into the call's mixing bridge; then wrap-up."""
+        now, call = self._now(), session.call.id
+        if to is None:
+            return ev.CallTransferred(now, call, agent, attended=True,
+                                      bridge=session.call.mixing or "")  # fmt: skip
+        return ev.CallTransferred(now, call, agent, *to)
 
     def _promote(self, session: Session, party: Party) -> None:
         """`party` now talks with the caller and controls the call."""
@@ -456,7 +474,7 @@ class CallControl:
         record.queue = queue  # its music while it waits
         if not session.held:
             await self._to_holding(session)
-        await self._release_agent(session)
+        await self._release_agent(session, (queue, "queue"))
         await self._end_session(session, hang_up_parties=False)
         await self._drop_mixing(record)
         await self._enqueue(record, queue)
@@ -492,7 +510,7 @@ class CallControl:
         party = self._new_party(session, target, self.config().agents[target].endpoint)
         session.pending = party
         await self._ring(session, party)  # refused at once: the caller stays with the agent
-        await self._release_agent(session)
+        await self._release_agent(session, (target, "agent"))
         await self._drop_mixing(session.call)
 
     async def _blind_to_number(self, session: Session, number: str) -> None:
@@ -505,7 +523,7 @@ class CallControl:
         except AriError:
             record.leaving = False
             raise
-        await self._release_agent(session)
+        await self._release_agent(session, (number, self.outbound_context))
         await self._end_session(session)
         for bridge in (record.holding, record.mixing):
             if bridge is not None:
@@ -598,11 +616,12 @@ class CallControl:
         if session.consult is None:
             self._spawn(leg.call, partial(self._end_session, session))
             return False  # the executor's usual end of the call: the caller is hung up
-        # The agent hung up during a consult: the caller must not go with them.
+        # The agent hung up during a consult: the caller must not go with them. Asterisk
+        # completes an attended transfer when the transferer hangs up, so it is one here.
         log.info("agent left during a transfer call=%s agent=%s", leg.call, leg.agent)
         self._unbind(session)
         self.calls.remove_leg(leg.call, leg.agent)
-        self._post(ev.AgentHungUp(self._now(), leg.call, leg.agent))
+        self._post(self._transferred(session, leg.agent, None))
         session.core_leg, session.agent, session.channel = False, "", ""
         self._spawn(leg.call, lambda: self._controller_left(session))
         return True

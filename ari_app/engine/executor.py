@@ -39,6 +39,7 @@ from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
 from ari_app.engine.clock import TimerClock
 from ari_app.engine.menus import Menus
 from ari_app.engine.routing import Routing
+from ari_app.engine.settings import OUTBOUND_CONTEXT
 from ari_app.engine.voice import Voice
 from ari_app.engine.waiting import WaitingRoom
 from callcenter.config import Config
@@ -89,6 +90,7 @@ class Executor(Routing, Callbacks):
         recordings: Recordings,
         app: str = "callcenter",
         fallback: Fallback = Fallback(),
+        outbound_context: str = OUTBOUND_CONTEXT,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.channels = channels
@@ -99,6 +101,8 @@ class Executor(Routing, Callbacks):
         self.config = config
         self.app = app
         self.fallback = fallback
+        self.outbound_context = outbound_context
+        """Where numbers are dialed out (callbacks): the engine setting."""
         self.interactions: InteractionSink | None = None
         """Recording names and IVR paths for the interaction row (the store writer)."""
         self._post = post
@@ -118,17 +122,21 @@ class Executor(Routing, Callbacks):
                 self.clock.start(key, at)
             case cmd.CancelTimer(key=key):
                 self.clock.cancel(key)
+            case cmd.Ring(accept=True):
+                pass  # accept mode: the offer is on the agent's console (the bus) only
             case cmd.Ring():
                 self._ring(command)
             case cmd.CancelRing(call=call, agent=agent):
                 leg = self.calls.remove_leg(call, agent)
-                if leg is not None:
+                if leg is not None and not leg.pending:
                     self._chain(call, lambda: self._hang_up(leg.channel))
             case cmd.Connect():
                 self._prepare_connect(command.call)
                 self._chain(command.call, lambda: self._connect(command))
             case cmd.LeaveQueue():
                 self._leave(command)
+            case cmd.QueueChanged(call=call, queue=queue, entered=entered):
+                self._moved(call, queue, entered)
             case _ if isinstance(command, WAITING_COMMANDS):
                 record = self.calls.get(getattr(command, "call", ""))
                 if record is not None and not record.gone and record.id not in self._kept:
@@ -140,12 +148,13 @@ class Executor(Routing, Callbacks):
         record = self.calls.get(command.call)
         if record is None or record.gone:
             return  # the caller left; the core's CancelRing for this offer follows
-        leg = self.calls.add_leg(Leg(new_leg_id(), command.call, command.agent))
+        leg = self.calls.add_leg(Leg(new_leg_id(), command.call, command.agent, pending=True))
         self._chain(command.call, lambda: self._originate(record, leg, command))
 
     async def _originate(self, record: Call, leg: Leg, command: cmd.Ring) -> None:
         if self.calls.leg(leg.call, leg.agent) is not leg:
-            return  # cancelled before its turn came
+            return  # cancelled before its turn came: no channel, no hang-up either
+        leg.pending = False
         # The agent's phone shows who is calling: originate's callerId becomes the new
         # channel's caller and connected line (agent_busy.jsonl: callerId "Support Queue
         # <100>" came back as both); once bridged, Asterisk updates the connected line.
@@ -189,9 +198,9 @@ class Executor(Routing, Callbacks):
         if record is None or record.gone or leg is None:
             return  # a hang-up raced the answer; its event is on its way to the core
         if record.holding is not None:
-            # As recorded (queue_moh_ring_answer.md): MOH stopped, caller taken out of the
-            # holding bridge, then a new mixing bridge. Bridge MOH has no event either way;
-            # the emptied holding bridge gets no BridgeDestroyed.
+            # Out of the holding bridge (destroyed with the caller in it: ChannelLeftBridge,
+            # BridgeDestroyed; queue_moh_ring_answer.md recorded the longer stop-MOH,
+            # remove, destroy), then a new mixing bridge.
             await self._unhold(record)
         mixing = new_bridge_id("mix")
         record.mixing = mixing
@@ -239,15 +248,20 @@ class Executor(Routing, Callbacks):
         holding = new_bridge_id("hold")
         await self.bridges.create("holding", bridge_id=holding, name=f"queue-{record.id}")
         record.holding = holding
-        await self.bridges.add_channel(holding, record.channel)
-        await self.bridges.start_moh(holding, self._music_class(record))
+        # The music needs only the bridge (a holding bridge plays it through its own
+        # announcer channel): both at once, one round trip less before the agent's ring.
+        await asyncio.gather(
+            self.bridges.add_channel(holding, record.channel),
+            self.bridges.start_moh(holding, self._music_class(record)),
+        )
 
     async def _unhold(self, record: Call) -> None:
         holding, record.holding = record.holding, None
         if holding is None:
             return
-        await self._quietly(self.bridges.stop_moh(holding))
-        await self._quietly(self.bridges.remove_channel(holding, record.channel))
+        # One request, not three (stop music, remove, destroy): destroying a bridge takes
+        # its channels out, and they stay in Stasis ("removed and resume whatever they were
+        # doing beforehand", ari-api-docs bridges.json); its music stops with it.
         await self._quietly(self.bridges.destroy(holding))
 
     def _music_class(self, record: Call) -> str | None:
@@ -275,6 +289,16 @@ class Executor(Routing, Callbacks):
         self.voice.stop(record.id)
         # No target (a queue without overflow): hang up, as LeaveQueue and the config say.
         self.send(record, target or Target(TargetKind.HANGUP))
+
+    def _moved(self, call: str, queue: str, entered: float) -> None:
+        """Moved by a supervisor: the new queue (and the first entry time) marked for a
+        restart. The caller stays in its holding bridge, with the music it has."""
+        record = self.calls.get(call)
+        if record is None or record.gone:
+            return
+        record.queue = queue
+        if record.id not in self._kept:  # a booked callback has no channel to mark
+            self._chain(record.id, lambda: self._mark(record, queue, entered))
 
     async def _mark(self, record: Call, queue: str, entered: float) -> None:
         """The queue and entry time a restarted engine restores the caller with."""
@@ -349,7 +373,8 @@ class Executor(Routing, Callbacks):
     async def _hang_up_legs(self, record: Call) -> None:
         for leg in list(record.legs.values()):
             self.calls.remove_leg(leg.call, leg.agent)
-            await self._quietly(self._hang_up(leg.channel))
+            if not leg.pending:
+                await self._quietly(self._hang_up(leg.channel))
         customer, record.customer = record.customer, None
         if customer is not None:
             self._customers.pop(customer, None)

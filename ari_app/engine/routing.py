@@ -1,8 +1,9 @@
 """Where a caller goes: on arrival, out of the menus, and to a target (the executor's part).
 
-On arrival (``admit``) the caller is answered, its CC_* variables read and the number's
-entry decided on the engine's clock (entry.py): straight into a queue, or through the
-menus (menus.py) for ``ivr:`` and ``announcement:`` targets and switched-on notices.
+On arrival (``admit``) the caller is answered, its CC_* variables taken (the dialplan's
+Stasis arguments, else one GET each) and the number's entry decided on the engine's
+clock (entry.py): straight into a queue, or through the menus (menus.py) for ``ivr:``
+and ``announcement:`` targets and switched-on notices.
 A target (``send``) is then one of:
 
 * ``queue``: a holding bridge with music, the CC_* marks a restarted engine reads back,
@@ -72,8 +73,10 @@ class Routing:
 
     async def _admit(self, record: Call) -> None:
         await self.channels.answer(record.channel)
-        values = await asyncio.gather(*(self._variable(record, n) for n in VARIABLES))
-        variables = {name: value for name, value in zip(VARIABLES, values, strict=True) if value}
+        variables = record.passed
+        if variables is None:  # not passed as Stasis arguments: read one by one
+            values = await asyncio.gather(*(self._variable(record, n) for n in VARIABLES))
+            variables = {n: value for n, value in zip(VARIABLES, values, strict=True) if value}
         if record.gone or record.leaving:
             return  # hung up while being answered
         now = self._now()

@@ -25,6 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from callcenter.config import default_config_path
 
 SETTINGS_VARIABLE = "CALLCENTER_SETTINGS"
+OUTBOUND_CONTEXT = "callcenter-outbound"
+"""The default dialplan context that dials numbers out (asterisk-conf/extensions.conf)."""
+TRANSFER_RING_TIMEOUT = 30
+"""The default seconds a transfer or consult target rings."""
 PREFIX = "CALLCENTER_"
 
 
@@ -55,6 +59,12 @@ class EngineSettings(BaseModel):
     """Where a caller goes when the engine cannot serve it (extensions.conf)."""
     fallback_extension: str = "s"
     fallback_priority: int = 1
+    outbound_context: str = Field(default=OUTBOUND_CONTEXT, pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    """The dialplan context that dials numbers out (callbacks, transfers and consults to a
+    number: ``Local/<number>@<context>`` or ``continue`` to ``<context>,<number>,1``)."""
+    transfer_ring_timeout: int = Field(default=TRANSFER_RING_TIMEOUT, ge=1, le=600)
+    """Seconds a transfer or consult target (agent or number) rings before the caller is
+    looked after (back to its queue, or back with the agent)."""
     login_agents: tuple[str, ...] = ()
     """Agents logged in when the engine starts (until consoles log agents in, issue 6),
     and again after a restart, before the calls found on Asterisk are restored."""

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from ari_app.client import events as ari
 from ari_app.client.models import Channel
 from ari_app.engine.calls import Call, CallTable, Leg
+from ari_app.engine.entry import passed_variables
 from ari_app.engine.executor import Executor
 from callcenter.core import events as ev
 
@@ -121,6 +122,7 @@ class StasisEvents:
                 exten = channel.dialplan.exten
             record = Call(channel.id, channel.id, event.server, exten, channel.caller.number,
                           name=channel.caller.name)  # fmt: skip
+            record.passed = passed_variables(event.args[2:])
             self.calls.add(record)
             log.info("caller arrived call=%s exten=%s number=%s", record.id, exten, record.number)
             self.executor.admit(record)
@@ -152,7 +154,9 @@ class StasisEvents:
             return
         record = self.calls.call_of_channel(channel)
         if record is not None:
-            if not record.leaving:
+            # Asterisk 22 sends both ChannelHangupRequest and StasisEnd for a caller who
+            # hangs up (tests/asterisk/test_engine_flows.py): the second changes nothing.
+            if not record.leaving and not record.gone:
                 log.info("caller hung up call=%s", record.id)
                 self.executor.caller_gone(record)
             return

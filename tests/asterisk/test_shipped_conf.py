@@ -63,7 +63,7 @@ def test_the_inbound_dialplan_is_loaded_with_our_scripts(asterisk: Asterisk) -> 
     shown = asterisk.run_cli("dialplan show callcenter-inbound").stdout
     for script in ("dnis_route", "caller_lookup", "business_hours"):
         assert f"AGI(${{FASTAGI}}/{script}" in shown
-    assert "Stasis(callcenter,inbound,${EXTEN})" in shown
+    assert "Stasis(callcenter,inbound,${EXTEN},CC_QUEUE=${CC_QUEUE}," in shown
     for context in ("from-trunk", "callcenter-selfservice", "callcenter-survey",
                     "callcenter-fallback", "agents"):  # fmt: skip
         shown = asterisk.run_cli(f"dialplan show {context}").stdout
