@@ -36,6 +36,9 @@ bench: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/callcenter config check queues/
 
+# The call center live with your agent console (README, "The demo"); nothing to install
+# besides .venv: the simulated Asterisk and the MQTT broker are Python.
+# ARGS="--headless --duration 60": no console, figures at the end.
 demo: $(STAMP)
 	$(BIN)/callcenter demo $(ARGS)
 

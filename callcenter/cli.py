@@ -81,10 +81,13 @@ def add_config(subparsers: Subparsers) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not args.virtual:
+        return _live_demo(args)
     from callcenter.demo import Demo, Traffic, numbers_by_queue
 
+    config_dir = args.config or default_config_path()
     try:
-        config = load_config(args.config)
+        config = load_config(config_dir)
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -107,13 +110,46 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         demo = Demo(spec, traffic, seed=args.seed)
         demo.run()
-    print(f"{args.config}: {config.summary()}")
+    print(f"{config_dir}: {config.summary()}")
     print(f"{args.hours:g} simulated hours, {args.calls_per_hour:g} calls per hour per queue, "
           f"every agent logged in (seed {args.seed}):")  # fmt: skip
     print(demo.report())
     if args.db:
         print(f"Written to {args.db}; read it back with: callcenter report --db {args.db}")
     return 0
+
+
+def _live_demo(args: argparse.Namespace) -> int:
+    from callcenter.live_demo import DEFAULT_SCENARIO, DemoError, Options, run, wallboard
+
+    headless = args.headless
+    if not headless and not args.wallboard and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("callcenter demo: no terminal for the console; running --headless", flush=True)
+        headless = True
+    options = Options(
+        scenario=Path(args.scenario) if args.scenario else DEFAULT_SCENARIO,
+        config=Path(args.config) if args.config else None,
+        headless=headless,
+        duration=args.duration,
+        human=args.agent,
+        lang=args.lang,
+        keep=Path(args.keep) if args.keep else None,
+        json=args.json,
+    )
+    try:
+        if args.wallboard:
+            asyncio.run(wallboard(options))
+            return 0
+        return asyncio.run(run(options))
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    except DemoError as exc:
+        print(f"callcenter demo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 def _morning() -> float:
@@ -124,13 +160,38 @@ def _morning() -> float:
 
 def add_demo(subparsers: Subparsers) -> None:
     demo = subparsers.add_parser(
-        "demo", help="run a simulated morning of the sample call center on a virtual clock"
+        "demo",
+        help="the call center live: engine, simulated Asterisk and callers, your agent console",
+        description="Without --virtual: the engine on a simulated Asterisk with simulated "
+        "callers and agents, and the agent console for agent 1001 (PIN 1001); --headless "
+        "runs without the console and prints the figures. With --virtual: a simulated "
+        "morning through the routing core on a virtual clock.",
     )
-    demo.add_argument("--config", default=default_config_path(), metavar="DIR")
-    demo.add_argument("--hours", type=float, default=2.0)
-    demo.add_argument("--calls-per-hour", type=float, default=40.0, metavar="N")
-    demo.add_argument("--seed", type=int, default=1)
     demo.add_argument(
+        "--config", default=None, metavar="DIR",
+        help="the configuration (default: the scenario's; --virtual: queues/)",
+    )  # fmt: skip
+    demo.add_argument("--scenario", metavar="FILE",
+                      help="the traffic scenario (default: scenarios/demo.yaml)")  # fmt: skip
+    demo.add_argument("--headless", action="store_true",
+                      help="no console: agent 1001 is simulated too")  # fmt: skip
+    demo.add_argument("--duration", type=float, metavar="SECONDS",
+                      help="stop after this long (--headless: 60 by default)")  # fmt: skip
+    demo.add_argument("--agent", default="1001", metavar="ID", help="your agent (console)")
+    demo.add_argument("--lang", choices=("en", "zh"), default="en", help="console language")
+    demo.add_argument("--keep", metavar="DIR",
+                      help="keep the store (demo.db) and the logs in DIR")  # fmt: skip
+    demo.add_argument("--json", action="store_true", help="the summary as JSON")
+    demo.add_argument(
+        "--wallboard", action="store_true",
+        help="in a second terminal: the supervisor's wallboard on the running demo",
+    )  # fmt: skip
+    virtual = demo.add_argument_group("--virtual: the routing core alone, on a virtual clock")
+    virtual.add_argument("--virtual", action="store_true")
+    virtual.add_argument("--hours", type=float, default=2.0)
+    virtual.add_argument("--calls-per-hour", type=float, default=40.0, metavar="N")
+    virtual.add_argument("--seed", type=int, default=1)
+    virtual.add_argument(
         "--db", metavar="URL", help="also write interactions and queue_log to this store"
     )
     demo.set_defaults(run=_demo)

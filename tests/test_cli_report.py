@@ -28,7 +28,8 @@ def test_report_reads_back_what_the_demo_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "demo.db")
-    assert main(["demo", "--config", str(SAMPLES), "--db", db, "--hours", "1", "--seed", "4"]) == 0
+    args = ["--config", str(SAMPLES), "--db", db, "--hours", "1", "--seed", "4"]
+    assert main(["demo", "--virtual", *args]) == 0
     demo = table(capsys.readouterr().out, "queue")
     # Short abandons are left out of the report's count by default; the core counts all.
     assert main(["report", "--db", db, "--by", "queue", "--short-abandon", "0"]) == 0
@@ -43,7 +44,7 @@ def test_report_by_campaign_names_the_advertising_campaigns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "demo.db")
-    assert main(["demo", "--config", str(SAMPLES), "--db", db, "--hours", "1"]) == 0
+    assert main(["demo", "--virtual", "--config", str(SAMPLES), "--db", db, "--hours", "1"]) == 0
     capsys.readouterr()
     assert main(["report", "--db", db, "--by", "campaign", "--slot", "30"]) == 0
     out = capsys.readouterr().out

@@ -137,3 +137,28 @@ def test_callers_who_take_a_callback_are_called_back(
     called_back = [s for s in recorder.stays if s.wait is not None and s.wait > 30]
     assert called_back
     assert all(s.outcome == "answered" for s in recorder.stays)  # nobody left waiting
+
+
+def test_agents_of_an_accept_mode_queue_accept_then_pick_up(
+    tmp_path: Path, write_scenario: WriteScenario
+) -> None:
+    """``accept: true``: the simulated agent accepts the offer after the answer delay and
+    picks up the phone that then rings: every call is answered, each after the delay."""
+    config = single_queue_config(tmp_path / "center", 3) / "center.yaml"
+    config.write_text(config.read_text().replace("retry: 0,", "retry: 0, accept: true,"))
+    scenario = write_scenario("""\
+        config: center
+        day: {start: "08:00", hours: 1}
+        arrivals: [{queue: q, per_hour: 60}]
+        agents:
+          talk_time: {fixed: 50}
+          answer_delay: {fixed: 2}
+        """)  # fmt: skip
+    run = prepare(str(scenario))
+    assert run.simulation.router.spec.queues["q"].accept
+    recorder = run.simulation.run()
+    handled = [s for s in recorder.stays if s.talk is not None]
+    assert len(handled) > 40
+    assert {s.outcome for s in recorder.stays} <= {"answered", "unfinished"}
+    waits = [s.wait for s in handled if s.wait is not None]
+    assert min(waits) == pytest.approx(2)  # accepted after the delay, picked up at once
