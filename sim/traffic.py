@@ -57,7 +57,7 @@ from callcenter.core.spec import Target, TargetKind
 from callcenter.core.states import AgentState
 from callcenter.store.records import InteractionFields
 from callcenter.traffic.arrivals import arrival_times, rate_steps
-from callcenter.traffic.distributions import Duration
+from callcenter.traffic.distributions import Duration, pick
 from callcenter.traffic.scenario import Arrivals, Scenario
 from callcenter.traffic.simulation import MAX_MENU_VISITS, default_shifts
 from console.link import BusLink, LinkDownError
@@ -102,16 +102,6 @@ def dialplan_variables(config: Config, dnis: str, *, vip: bool) -> dict[str, str
         "CC_STATUS": "ok",
     }
     return {name: value for name, value in found.items() if value}
-
-
-def pick(rng: random.Random, shares: Mapping[str, float]) -> str | None:
-    """A key with probability its share; None for the rest (as the what-if simulation)."""
-    draw = rng.random()
-    for key, share in shares.items():
-        draw -= share
-        if draw < 0:
-            return key
-    return None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Annotated, Any
@@ -112,3 +113,13 @@ def _duration(value: Any) -> Duration:
 
 
 DurationText = Annotated[Duration, PlainValidator(_duration)]
+
+
+def pick(rng: random.Random, shares: Mapping[str, float]) -> str | None:
+    """A key with probability its share; None for the rest (shares adding up to less than 1)."""
+    draw = rng.random()
+    for key, share in shares.items():
+        draw -= share
+        if draw < 0:
+            return key
+    return None

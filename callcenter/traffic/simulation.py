@@ -38,7 +38,7 @@ from callcenter.core.states import AgentState, CallState
 from callcenter.core.timers import TimerKey
 from callcenter.store.journal import Journal
 from callcenter.traffic.arrivals import arrival_times, rate_steps
-from callcenter.traffic.distributions import Duration
+from callcenter.traffic.distributions import Duration, pick
 from callcenter.traffic.figures import Recorder
 from callcenter.traffic.scenario import DAY, Scenario
 
@@ -245,7 +245,7 @@ class Simulation:
         callers = self.scenario.callers
         attributes: dict[str, Value] = {}
         if callers.languages:
-            attributes["lang"] = _pick(rng, callers.languages) or next(iter(callers.languages))
+            attributes["lang"] = pick(rng, callers.languages) or next(iter(callers.languages))
         for flag, share in callers.flags.items():
             attributes[flag] = rng.random() < share
         return attributes
@@ -272,7 +272,7 @@ class Simulation:
         if language is not None and caller.attributes.get("lang") not in language.keys.values():
             caller.attributes["lang"] = language.default
         choices = self.scenario.ivr.get(name)
-        key = _pick(caller.rng, choices.choices) if choices else None
+        key = pick(caller.rng, choices.choices) if choices else None
         self._go(caller, menu.options[key] if key is not None else menu.after_retries)
 
     def _enqueue(self, caller: _Caller, queue: str) -> None:
@@ -404,13 +404,3 @@ class Simulation:
 
 # What a caller hears and what the bus and the store are told: nothing to act on here.
 _NOTHING_TO_DO = frozenset({cmd.QueueLog, cmd.CallStateChanged, cmd.Announce, cmd.PlayPrompt})
-
-
-def _pick(rng: random.Random, shares: Mapping[str, float]) -> str | None:
-    """A key with probability its share; None for the rest (shares adding up to less than 1)."""
-    draw = rng.random()
-    for key, share in shares.items():
-        draw -= share
-        if draw < 0:
-            return key
-    return None

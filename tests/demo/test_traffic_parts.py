@@ -11,9 +11,10 @@ import pytest
 
 from callcenter.config import Config, load_config
 from callcenter.live_demo import demo_start
+from callcenter.traffic.distributions import pick
 from callcenter.traffic.scenario import check_against, load_scenario
 from sim import Answer, NoAnswer, Policy, SimAsterisk, Unregistered
-from sim.traffic import ScenarioPhones, dialplan_variables, pick
+from sim.traffic import ScenarioPhones, dialplan_variables
 from tests.demo.conftest import REPO
 
 
