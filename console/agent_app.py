@@ -330,9 +330,12 @@ class AgentConsole(App[None]):
     def _refresh_state_bar(self) -> None:
         if not self._showing():
             return
+        bars = self.main.query(StateBar)
+        if not bars:
+            return  # the 1 s tick can fire while the screen's widgets are being removed
         reason = self.resources.pause_reasons.get(self.desk.reason, self.desk.reason)
         name = self.resources.agent_names.get(self.agent, "")
-        self.main.query_one(StateBar).show(
+        bars.first().show(
             self.desk, self.t, self.clock(), bus_up=self.bus_up, reason=reason, name=name,
             phone=self._phone_label(),
         )  # fmt: skip

@@ -167,6 +167,8 @@ class SupervisorConsole(App[None]):
         """One frame: the rows that changed, and the visible time-in-state cells."""
         if not self.screen_stack or not self.main.is_attached:
             return
+        if not self.main.query("#wallboard-queues"):
+            return  # the refresh timer can fire while the screen's widgets are being removed
         now = self.clock()
         self.frames += 1
         dirty_queues, dirty_agents = self.board.take_dirty()
