@@ -27,6 +27,8 @@ PostgreSQL (asyncpg)
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,21 @@ def create_engine(
     return engine
 
 
+def _set_wal(cursor: Any, busy_timeout: float) -> None:
+    """WAL mode (persistent: it only changes a new file). Switching needs an exclusive
+    lock, and when several connections race for it on a new file SQLite answers
+    "database is locked" at once, without its busy wait (deadlock avoidance): retry."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # in the driver's thread, not the event loop
+
+
 def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -87,7 +104,7 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cursor, busy_timeout)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             # In WAL mode NORMAL is durable against application crashes; only an
