@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 from dataclasses import asdict
+from typing import Any
 
 from bench import agi, bus, load, routing, wallboard
 
@@ -45,17 +46,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{figures_wb['queues']} queues, {figures_wb['messages_per_second']:,} "
                   f"messages/s, {figures_wb['frames']} frames in {figures_wb['seconds']} s): "
                   f"{figures_wb['cpu_share']:.1%} of one core")  # fmt: skip
-            targets_wb = figures_wb["targets"]
-            assert isinstance(targets_wb, dict)
-            _print_targets(targets_wb)
+            _print_targets_of(figures_wb)
         offers = wallboard.offer_latency(quick=args.quick)
         results["offer_to_screen"] = offers
         if not args.json:
             print(f"\nOffer to the agent's screen pop over embedded amqtt ({offers['offers']} "
                   f"offers): p50 {offers['p50_ms']} ms, max {offers['max_ms']} ms")  # fmt: skip
-            targets_offer = offers["targets"]
-            assert isinstance(targets_offer, dict)
-            _print_targets(targets_offer)
+            _print_targets_of(offers)
     if args.only in (None, "bus"):
         figures_bus = bus.run(quick=args.quick)
         results["bus"] = figures_bus
@@ -65,17 +62,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{figures_bus['offers']} offers, embedded amqtt): p50 "
                   f"{figures_bus['p50_ms']} ms, p99 {figures_bus['p99_ms']} ms, "
                   f"max {figures_bus['max_ms']} ms")  # fmt: skip
-            targets_bus = figures_bus["targets"]
-            assert isinstance(targets_bus, dict)
-            _print_targets(targets_bus)
+            _print_targets_of(figures_bus)
     if args.only in (None, "load"):
         figures_load = load.run(quick=args.quick)
         results["load"] = figures_load
         if not args.json:
             load.print_figures(figures_load)
-            targets_load = figures_load["targets"]
-            assert isinstance(targets_load, dict)
-            _print_targets(targets_load)
+            _print_targets_of(figures_load)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -95,6 +88,12 @@ def _print_routing(figures: list[routing.Figures], decisions: int) -> None:
 
 def _print_agi(figures: dict[str, object]) -> None:
     print("\n" + agi.describe(figures))
+    targets = figures["targets"]
+    assert isinstance(targets, dict)
+    _print_targets(targets)
+
+
+def _print_targets_of(figures: dict[str, Any]) -> None:
     targets = figures["targets"]
     assert isinstance(targets, dict)
     _print_targets(targets)
