@@ -27,24 +27,28 @@ async def business_hours(session: AgiSession, context: ScriptContext) -> None:
     if calendar_name is None and number is not None:
         calendar_name = number.hours
         if calendar_name is None:  # no hours: open around the clock
-            await _announce(session, context, number.announcement, now)
-            await session.set_variables({"CC_OPEN": "1", "CC_STATUS": "ok"})
+            announcement = _announcement(context, number.announcement, now)
+            await session.set_variables({"CC_ANNOUNCEMENT": announcement, "CC_OPEN": "1",
+                                         "CC_STATUS": "ok"})  # fmt: skip
             return
     hours = config.hours.get(calendar_name or "") if config is not None else None
     if config is None or hours is None:
         await session.set_variables({"CC_OPEN": "1", "CC_STATUS": "unknown"})
         return
     open_now = is_open(hours, config.holidays, now)
-    values = {"CC_OPEN": "1" if open_now else "0", "CC_STATUS": "ok"}
+    # Set (to empty too) in the same round trip as the rest (AgiSession.set_variables).
+    values = {
+        "CC_ANNOUNCEMENT": _announcement(context, number.announcement if number else None, now),
+        "CC_OPEN": "1" if open_now else "0",
+        "CC_STATUS": "ok",
+    }
     if not open_now and number is not None and number.closed is not None:
         values["CC_ROUTE"] = str(number.closed)
-    await _announce(session, context, number.announcement if number else None, now)
     await session.set_variables(values)
 
 
-async def _announce(
-    session: AgiSession, context: ScriptContext, name: str | None, now: dt.datetime
-) -> None:
+def _announcement(context: ScriptContext, name: str | None, now: dt.datetime) -> str:
+    """``name`` while that announcement is playing, else empty."""
     announcement = context.config.announcements.get(name or "") if context.config else None
     playing = announcement is not None and announcement.playing_at(now)
-    await session.set_variable("CC_ANNOUNCEMENT", name if playing and name else "")
+    return name if playing and name else ""

@@ -24,7 +24,7 @@ from typing import cast
 from agi_scripts.protocol import MAX_LINE, decode_line
 from agi_scripts.session import ConnectionClosed, LineTooLong
 
-#: Unread bytes in complete lines beyond which the peer is paused until we catch up.
+#: Unread characters in complete lines beyond which the peer is paused until we catch up.
 MAX_UNREAD = 64 * 1024
 
 
@@ -39,7 +39,7 @@ class AgiConnection(asyncio.Protocol):
         self._on_connect = on_connect
         self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
-        self._lines: deque[bytes] = deque()
+        self._lines: deque[str] = deque()  # complete lines, decoded, not yet read
         self._partial = b""
         self._unread = 0
         self._reading_paused = False
@@ -61,20 +61,30 @@ class AgiConnection(asyncio.Protocol):
             return
         if self._partial:
             data = self._partial + data
-        *complete, self._partial = data.split(b"\n")
+        end = data.rfind(b"\n") + 1  # the complete lines end there
+        self._partial = data[end:]
+        complete = data[:end]
         if len(data) > MAX_LINE and (
-            len(self._partial) > MAX_LINE or any(len(line) > MAX_LINE for line in complete)
+            len(self._partial) > MAX_LINE
+            or any(len(line) > MAX_LINE for line in complete.split(b"\n"))
         ):
             # The lines before the long one are still read; then the read fails.
-            self._lines.extend(itertools.takewhile(lambda line: len(line) <= MAX_LINE, complete))
+            raw = complete.split(b"\n")[:-1]  # after the last newline: the long partial
+            raw = list(itertools.takewhile(lambda line: len(line) <= MAX_LINE, raw))
+            self._add([decode_line(line) for line in raw])
             self._fail(LineTooLong(f"line over {MAX_LINE} bytes"))
             return
-        if complete:
-            self._lines.extend(complete)
-            self._unread += len(data) - len(self._partial)
-            if self._unread > MAX_UNREAD and not self._reading_paused and self.transport:
-                self._reading_paused = True
-                self.transport.pause_reading()
+        if end:
+            # Decoded at once (a newline never falls inside a UTF-8 character): a header's
+            # twenty-odd lines cost one decode, not one each.
+            text = complete.decode("utf-8", "replace")
+            lines = text.split("\n")
+            lines.pop()  # the empty rest after the last newline
+            if "\r" in text:
+                lines = [line.rstrip("\r") for line in lines]
+                self._add(lines, sum(map(len, lines)) + len(lines))
+            else:
+                self._add(lines, len(text))
             self._wake()
 
     def eof_received(self) -> bool | None:
@@ -114,9 +124,25 @@ class AgiConnection(asyncio.Protocol):
         return self._pop()
 
     def take_line(self) -> str | None:
-        """The next line if one is already here (no waiting, no coroutine): the header
-        usually arrives in one segment, and this reads it in one go."""
+        """The next line if one is already here (no waiting, no coroutine)."""
         return self._pop() if self._lines else None
+
+    def take_header_lines(self) -> list[str]:
+        """The lines already here, up to and including the first empty one (the end of an
+        AGI header), at once: the header usually arrives in one segment, and is read in one
+        go (per line, the calls cost more than the parsing)."""
+        lines = self._lines
+        try:
+            count = lines.index("") + 1
+        except ValueError:
+            count = len(lines)
+        if count == len(lines):
+            taken = list(lines)
+            lines.clear()
+        else:
+            taken = [lines.popleft() for _ in range(count)]
+        self._consumed(sum(map(len, taken)) + count)
+        return taken
 
     async def write_line(self, line: str) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -135,13 +161,25 @@ class AgiConnection(asyncio.Protocol):
 
     # -- internals -------------------------------------------------------------------
 
+    def _add(self, lines: list[str], size: int | None = None) -> None:
+        """Queue complete lines (``size``: their characters, newlines included); pause a
+        peer that is too far ahead of our reads."""
+        self._lines.extend(lines)
+        self._unread += sum(map(len, lines)) + len(lines) if size is None else size
+        if self._unread > MAX_UNREAD and not self._reading_paused and self.transport:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
     def _pop(self) -> str:
-        raw = self._lines.popleft()
-        self._unread -= len(raw) + 1
+        line = self._lines.popleft()
+        self._consumed(len(line) + 1)
+        return line
+
+    def _consumed(self, size: int) -> None:
+        self._unread -= size
         if self._reading_paused and self._unread <= MAX_UNREAD // 2 and self.transport:
             self._reading_paused = False
             self.transport.resume_reading()
-        return decode_line(raw)
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():

@@ -18,6 +18,11 @@ relies on was recorded from Asterisk 22.10.1 (``../shared/asterisk/traces/agi_*.
 * Asterisk splits a command into words on blanks; ``"..."`` groups a word and ``\\``
   escapes the next character, inside quotes or not. An unquoted value with blanks is a
   syntax error (520), a quoted one keeps blanks, quotes and unicode.
+* ``EXEC <app> <data>`` hands ``data`` to the dialplan application as it is: no
+  ``${...}`` substitution unless the channel has ``AGIEXECFULL=yes``, and the reply is
+  ``200 result=<what the application returned>`` (``0`` for ``MSet``, ``-2`` for an
+  application that does not exist). Not in the traces: read in Asterisk 22.10.1's
+  ``res/res_agi.c`` (``handle_exec``) and checked by ``tests/asterisk/test_agi_dialplan.py``.
 """
 
 from __future__ import annotations
@@ -161,24 +166,33 @@ class EnvironmentParser:
 
     def feed(self, line: str) -> bool:
         """Take one line (without its line ending); True when the header is complete."""
-        if self.done:
-            raise HeaderError("header already complete")
-        if line == "":
-            if not self._values:
-                raise HeaderError("empty AGI header")
-            self.done = True
-            return True
-        self._lines += 1
-        if self._lines > MAX_ENVIRONMENT_LINES:
-            raise HeaderError(f"more than {MAX_ENVIRONMENT_LINES} header lines")
-        key, colon, value = line.partition(":")
-        if not colon or (key not in _KNOWN_KEYS and _KEY.fullmatch(key) is None):
-            raise HeaderError(f"not an agi_ header line: {line[:80]!r}")
-        if key not in _KNOWN_KEYS and len(_KNOWN_KEYS) < _MAX_KNOWN_KEYS:
-            _KNOWN_KEYS.add(key)
-        # One blank follows the colon; the value itself may start with blanks.
-        self._values[key[4:]] = value[1:] if value[:1] == " " else value
-        return False
+        return self.feed_lines((line,))
+
+    def feed_lines(self, lines: Iterable[str]) -> bool:
+        """Take lines in order; True when the header is complete, which must be at the last
+        of them (the empty line). One call for a whole header: per line, a call costs as
+        much as the parsing."""
+        values, known = self._values, _KNOWN_KEYS
+        for line in lines:
+            if self.done:
+                raise HeaderError("header already complete")
+            if line == "":
+                if not values:
+                    raise HeaderError("empty AGI header")
+                self.done = True
+                continue
+            self._lines += 1
+            if self._lines > MAX_ENVIRONMENT_LINES:
+                raise HeaderError(f"more than {MAX_ENVIRONMENT_LINES} header lines")
+            key, colon, value = line.partition(":")
+            if not colon or key not in known:
+                if not colon or _KEY.fullmatch(key) is None:
+                    raise HeaderError(f"not an agi_ header line: {line[:80]!r}")
+                if len(known) < _MAX_KNOWN_KEYS:
+                    known.add(key)
+            # One blank follows the colon; the value itself may start with blanks.
+            values[key[4:]] = value[1:] if value[:1] == " " else value
+        return self.done
 
     def environment(self) -> Environment:
         if not self.done:
@@ -240,6 +254,40 @@ def format_command(verb: str, *args: str | int) -> str:
     return " ".join([verb, *map(word, args)])
 
 
+# --- dialplan application data ----------------------------------------------------
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KNOWN_NAMES: set[str] = set()  # checked already (ours, a few dozen), as for verbs
+# MSet (main/pbx_variables.c, pbx_builtin_setvar_multiple) splits its data on "," with
+# __ast_app_separate_args (main/app.c), which on the way drops each '"' (toggling a
+# quoted state) and each "\\" (keeping the next character literally), and does not
+# split inside (...) or [...]; those states (and the quote) run on across the pairs. Then
+# each pair is split at its first "=": the name is scanned, the value is the raw rest.
+# Every character that pass acts on gets a backslash, so each value comes out exactly as
+# given. ("=" needs none: only the name is scanned for it, and names are ours.)
+_APP_DATA_SPECIAL = str.maketrans({char: "\\" + char for char in '\\",()[]'})
+#: The pairs MSet takes: it parses up to 99 arguments, the 99th raw.
+MSET_MAX_PAIRS = 98
+
+
+def mset_data(values: Mapping[str, str]) -> str:
+    """The data of ``EXEC MSet`` that sets every ``name: value`` of ``values``, each value
+    arriving exactly as given whatever it holds (commas, ``=``, quotes, backslashes,
+    brackets). Send it with :func:`format_command`, which quotes it for the AGI line (and
+    turns line breaks into blanks)."""
+    if not 0 < len(values) <= MSET_MAX_PAIRS:
+        raise ValueError(f"MSet takes 1 to {MSET_MAX_PAIRS} variables, not {len(values)}")
+    pairs = []
+    for name, value in values.items():
+        if name not in _KNOWN_NAMES:
+            if not _VARIABLE_NAME.fullmatch(name):
+                raise ValueError(f"not a channel variable name: {name!r}")
+            if len(_KNOWN_NAMES) < 256:
+                _KNOWN_NAMES.add(name)
+        pairs.append(f"{name}={value.translate(_APP_DATA_SPECIAL)}")
+    return ",".join(pairs)
+
+
 # --- replies -----------------------------------------------------------------------
 
 _SUCCESS = re.compile(r"200 result=(\S*)(.*)")
@@ -269,6 +317,7 @@ def parse_success(line: str) -> Reply:
 
 
 _PLAIN_SUCCESS = Reply(Code.SUCCESS, "1", None, {}, "200 result=1")
+_ZERO_SUCCESS = Reply(Code.SUCCESS, "0", None, {}, "200 result=0")
 
 
 class ReplyReader:
@@ -288,8 +337,11 @@ class ReplyReader:
         if line == HANGUP_NOTICE:
             self.hangup_seen = True
             return None
-        if line == _PLAIN_SUCCESS.text:  # most replies (SET VARIABLE): no parsing needed
+        # Most replies (SET VARIABLE, EXEC MSet): no parsing needed.
+        if line == _PLAIN_SUCCESS.text:
             return _PLAIN_SUCCESS
+        if line == _ZERO_SUCCESS.text:
+            return _ZERO_SUCCESS
         if line.startswith("200 "):
             return parse_success(line)
         if line.startswith("520-"):

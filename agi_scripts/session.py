@@ -5,8 +5,10 @@ reads replies with :class:`~agi_scripts.protocol.ReplyReader`, and turns the rep
 Asterisk gives on a dead channel into :class:`ChannelHungUp`.
 
 After a hang-up Asterisk still answers ``GET VARIABLE``, ``VERBOSE`` and ``DATABASE``
-with 200 but everything touching media with 511 (trace ``agi_classic.jsonl`` at 7.95 s),
-so the session does not refuse commands itself: it lets Asterisk decide and raises on 511.
+with 200 but everything touching media with 511 (trace ``agi_classic.jsonl`` at 7.95 s);
+``SET VARIABLE`` and ``EXEC`` still run too (res_agi.c's command table; EXEC checked by
+``tests/asterisk/test_agi_dialplan.py``), so the session does not refuse commands itself:
+it lets Asterisk decide and raises on 511.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import asyncio
 import logging
 from typing import Protocol
 
-from agi_scripts.protocol import Code, Environment, Reply, ReplyReader, format_command
+from agi_scripts.protocol import (
+    MAX_LINE,
+    MSET_MAX_PAIRS,
+    Code,
+    Environment,
+    Reply,
+    ReplyReader,
+    format_command,
+    mset_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,11 @@ class CommandFailed(Exception):  # noqa: N818
         usage = " / ".join(reply.usage)
         super().__init__(f"{command!r}: {reply.code} {reply.text} {usage}".rstrip())
         self.reply = reply
+
+
+#: The longest ``EXEC MSet`` line we send, in bytes: well under Asterisk's 8192-byte
+#: command buffer (res_agi.c AGI_BUF_LEN) and our own :data:`MAX_LINE`.
+MSET_LINE_BUDGET = MAX_LINE // 2
 
 
 #: How long a reply may take by default, in seconds. Commands that wait for the caller
@@ -114,7 +130,9 @@ class AgiSession:
 
         ``waits``: seconds the command may legitimately take (a prompt, a digit timeout).
         """
-        line = format_command(verb, *args)
+        return await self._checked(format_command(verb, *args), waits)
+
+    async def _checked(self, line: str, waits: float = 0.0) -> Reply:
         reply = await self.send(line, within=self.reply_timeout + waits)
         if reply.code == Code.DEAD_CHANNEL:
             self._hung_up = True
@@ -177,11 +195,41 @@ class AgiSession:
         await self.command("SET VARIABLE", name, str(value))
 
     async def set_variables(self, values: dict[str, str]) -> None:
-        # One command at a time, never pipelined: res_agi.c (run_agi) polls the socket,
-        # then reads a line with buffered fgets(); a second command already sitting in
-        # stdio's buffer is not seen until more bytes arrive, so it would stall.
+        """Set every variable of ``values``, in as few round trips as safely possible.
+
+        Commands cannot be pipelined: res_agi.c (run_agi) polls the socket, then reads a
+        line with buffered fgets(); a second command already sitting in stdio's buffer is
+        not seen until more bytes arrive, so it would stall. So several variables go in one
+        ``EXEC MSet`` (one round trip instead of one each; see :func:`mset_data` for how
+        values are escaped). A value holding ``$`` goes alone by ``SET VARIABLE``, which
+        never evaluates it: EXEC would, on a channel with ``AGIEXECFULL=yes``.
+        """
+        together = {name: value for name, value in values.items() if "$" not in value}
+        if together:
+            await self._mset(together)
         for name, value in values.items():
+            if name not in together:
+                await self.set_variable(name, value)
+
+    async def _mset(self, values: dict[str, str]) -> None:
+        """One ``EXEC MSet``, or halves of it while it is too long for one (a single
+        variable goes by ``SET VARIABLE``)."""
+        if len(values) == 1:
+            [(name, value)] = values.items()
             await self.set_variable(name, value)
+            return
+        line = ""
+        if len(values) <= MSET_MAX_PAIRS:
+            line = format_command("EXEC", "MSet", mset_data(values))
+        # (UTF-8 takes at most 4 bytes a character: most lines need no encoding to know.)
+        if not line or (len(line) * 4 > MSET_LINE_BUDGET and len(line.encode()) > MSET_LINE_BUDGET):
+            items = list(values.items())
+            await self._mset(dict(items[: len(items) // 2]))
+            await self._mset(dict(items[len(items) // 2 :]))
+            return
+        reply = await self._checked(line)
+        if reply.result != "0":  # what MSet returned; -2: no such application
+            raise CommandFailed(line, reply)
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
         """Play ``sound``; the digit that interrupted it, if any.

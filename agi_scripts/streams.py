@@ -7,6 +7,7 @@ stream's limit makes ``readuntil`` fail once that many bytes came without a newl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from agi_scripts.protocol import MAX_LINE, Environment, EnvironmentParser, decode_line
 from agi_scripts.session import ConnectionClosed, Lines, LineTooLong
@@ -39,10 +40,11 @@ async def read_environment(lines: Lines, deadline: float | None = None) -> Envir
     """Read the ``agi_*`` header up to its empty line (bounded by the parser), whole by
     ``deadline`` (the loop's clock), so a client trickling bytes cannot hold a session."""
     parser = EnvironmentParser()
-    take = getattr(lines, "take_line", None)  # AgiConnection: lines already received
+    # AgiConnection: the lines already received, up to the header's end, in one go.
+    take: Callable[[], list[str]] | None = getattr(lines, "take_header_lines", None)
     while True:
-        line = take() if take is not None else None
-        if line is None:
-            line = await lines.read_line(deadline)
-        if parser.feed(line):
+        batch = take() if take is not None else None
+        if not batch:
+            batch = [await lines.read_line(deadline)]
+        if parser.feed_lines(batch):
             return parser.environment()

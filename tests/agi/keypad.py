@@ -2,8 +2,9 @@
 
 ``Keypad(["12345678", "*#9"])`` answers each ``GET DATA`` with the next entry (``""`` is a
 timeout, as Asterisk reports it: ``200 result= (timeout)``). When the entries run out the
-caller hangs up: that ``GET DATA`` answers ``result=-1`` and every later command gets the
-FastAGI ``HANGUP`` notice and then ``511``, as in ``agi_fast.jsonl``.
+caller hangs up: that ``GET DATA`` answers ``result=-1``, the next command's reply comes
+after the FastAGI ``HANGUP`` notice, and from then on commands get ``511`` unless Asterisk
+runs them on a dead channel too (``peer.PERMITTED_DEAD``), as in ``agi_fast.jsonl``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import asynccontextmanager
 from agi_scripts.catalog import SCRIPTS
 from agi_scripts.fastagi import FastAgiServer
 from agi_scripts.runner import ScriptContext
-from tests.agi.peer import _unquote, channel, environment_lines, fake_call
+from tests.agi.peer import PERMITTED_DEAD, _unquote, channel, environment_lines, fake_call
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 
@@ -35,6 +36,7 @@ class Keypad:
         self.played: list[str] = []
         self.commands: list[str] = []
         self.hung_up = False
+        self._notified = False
         self._channel = channel(self.variables)
 
     def __call__(self, line: str) -> list[str]:
@@ -42,7 +44,10 @@ class Keypad:
         if self.hang_up_before is not None and line.startswith(self.hang_up_before):
             self.hung_up = True
         if self.hung_up:
-            return ["HANGUP", DEAD]
+            # The notice comes once, before the next command's reply (agi_fast.jsonl);
+            # commands permitted on a dead channel are still carried out.
+            notice, self._notified = ([] if self._notified else ["HANGUP"]), True
+            return notice + (self._channel(line) if line.startswith(PERMITTED_DEAD) else [DEAD])
         words = line.split(" ")
         if line.startswith("GET DATA "):
             self.played.append(_unquote(words[2]))

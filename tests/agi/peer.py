@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.agi.asterisk_parsing import agi_words, mset, set_app
+
 TRACES = Path(
     os.environ.get("CALLCENTER_TRACES")
     or Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "traces"
@@ -101,19 +103,49 @@ def environment_lines(script: str, **values: str) -> list[str]:
 
 Responder = Callable[[str], list[str]]
 
+#: The commands Asterisk still runs on a dead channel (res_agi.c's command table, ``dead``
+#: 1); any other gets ``511``. The traces show GET VARIABLE, VERBOSE and DATABASE GET.
+PERMITTED_DEAD = (
+    "ASYNCAGI BREAK", "DATABASE ", "EXEC ", "GET FULL VARIABLE ", "GET VARIABLE ", "NOOP",
+    "SET VARIABLE ", "VERBOSE ", "SPEECH DESTROY", "SPEECH UNLOAD GRAMMAR",
+)  # fmt: skip
+
+
+#: What res_agi.c answers to a command with the wrong number of words (the trace's
+#: ``520`` block, its usage lines shortened).
+USAGE = [
+    "520-Invalid command syntax.  Proper usage follows:",
+    "Usage: ...",
+    "520 End of proper usage.",
+]
+# The dialplan applications the fake runs for EXEC, by name (pbx_findapp ignores case).
+_APPS = {"mset": mset, "set": set_app}
+
 
 def channel(variables: dict[str, str] | None = None) -> Responder:
-    """Answers like a live channel: SET VARIABLE stores into ``variables``."""
+    """Answers like a live channel: ``SET VARIABLE``, ``EXEC MSet`` and ``EXEC Set`` store
+    into ``variables``, each command read into words as Asterisk does (``asterisk_parsing``).
+    ``EXEC`` answers what the application returned (0; ``-2`` for one that does not exist,
+    res_agi.c ``handle_exec``)."""
     store = {} if variables is None else variables
 
     def respond(line: str) -> list[str]:
-        verb = line.split(" ", 2)
-        if line.startswith("SET VARIABLE "):
-            name, _, value = line[len("SET VARIABLE ") :].partition(" ")
-            store[name] = _unquote(value)
+        words = agi_words(line)
+        if words[:2] == ["SET", "VARIABLE"]:
+            if len(words) != 4:
+                return USAGE
+            store[words[2]] = words[3]
             return ["200 result=1"]
-        if line.startswith("GET VARIABLE "):
-            name = verb[2]
+        if words[:1] == ["EXEC"]:
+            if len(words) < 2:
+                return USAGE
+            app = _APPS.get(words[1].lower())
+            if app is None:
+                return ["200 result=-2"]
+            store.update(app(words[2] if len(words) > 2 else ""))
+            return ["200 result=0"]
+        if words[:2] == ["GET", "VARIABLE"]:
+            name = words[2]
             return [f"200 result=1 ({store[name]})"] if name in store else ["200 result=0"]
         if line.startswith(("STREAM FILE", "SAY ", "WAIT FOR DIGIT")):
             return ["200 result=0 endpos=100"]

@@ -181,11 +181,18 @@ async def test_caller_hanging_up_mid_entry_ends_quietly(served, store):
     ]
 
 
-async def test_caller_gone_before_the_answer_gets_511_and_nothing_more_is_sent(served, store):
+async def test_caller_gone_before_the_answer_ends_the_script_quietly(served, store):
     server, _ = served
-    caller = await _call(server, Keypad([CODE], hang_up_before="SET VARIABLE"))
-    assert caller.variables == {}
-    assert len([c for c in caller.commands if c.startswith("SET VARIABLE")]) == 1
+    # The answer's variables go in one EXEC MSet, which Asterisk still runs on a dead
+    # channel (exec is permitted dead in res_agi.c): HANGUP, then its 200. The prompt after
+    # it gets 511, and the script ends there, without a fallback.
+    caller = await _call(server, Keypad([CODE], hang_up_before="EXEC MSet"))
+    assert caller.hung_up
+    assert [c.split(" ")[:2] for c in caller.commands] == [
+        ["GET", "DATA"], ["EXEC", "MSet"], ["STREAM", "FILE"]
+    ]  # fmt: skip
+    assert caller.variables["CC_AUTH_RESULT"] == "genuine"  # on the dead channel: harmless
+    assert server.stats.outcomes == {"hung_up": 1}
     code = await get_code(store, CODE)
     assert code is not None
     assert code.first_checked_at == NOW  # the check itself was made and kept

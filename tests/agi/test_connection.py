@@ -10,6 +10,7 @@ import pytest
 from agi_scripts.connection import MAX_UNREAD, AgiConnection
 from agi_scripts.protocol import MAX_LINE
 from agi_scripts.session import ConnectionClosed, LineTooLong
+from agi_scripts.streams import read_environment
 
 
 class FakeTransport:
@@ -119,3 +120,36 @@ async def test_eof_ends_reads_once_the_buffered_lines_are_read():
     connection.close()
     with pytest.raises(ConnectionClosed):
         await connection.write_line("VERBOSE x")
+
+
+async def test_a_header_is_taken_in_one_go_up_to_its_empty_line():
+    connection, _ = _connected()
+    connection.data_received(b"agi_network: yes\r\nagi_x: 1\n\n200 result=1\n")
+    assert connection.take_header_lines() == ["agi_network: yes", "agi_x: 1", ""]
+    assert await connection.read_line() == "200 result=1"  # what follows stays for the session
+    assert connection.take_header_lines() == []
+
+
+async def test_a_header_cut_inside_a_character_is_read_whole():
+    connection, _ = _connected()
+    raw = "agi_network: yes\nagi_calleridname: O'Brien 张\n\n".encode()
+    cut = raw.index("张".encode()) + 1  # the middle of its three bytes
+    connection.data_received(raw[:cut])
+    reading = asyncio.create_task(read_environment(connection))
+    await asyncio.sleep(0)
+    connection.data_received(raw[cut:])
+    assert (await reading).caller_name == "O'Brien 张"
+
+
+async def test_the_flood_limit_holds_over_many_rounds_of_crlf_lines():
+    # What is counted in must be counted out, or a peer would be paused too early or never.
+    connection, transport = _connected()
+    line = b"y" * 998 + b"\r\n"
+    for _ in range(5):
+        connection.data_received(line * (MAX_UNREAD // (len(line) - 1) - 1))
+        assert not transport.paused
+        connection.data_received(line * 2)
+        assert transport.paused
+        assert all(text == "y" * 998 for text in connection.take_header_lines())
+        assert not transport.paused
+        assert connection._unread == 0  # no drift: a slow one would show only after hours

@@ -100,7 +100,11 @@ async def test_a_client_that_trickles_bytes_is_cut_off_while_others_are_served(s
 
     trickling = asyncio.create_task(trickle())
     await _served(server)  # while the trickle goes on
-    assert await asyncio.wait_for(reader.read(), 3) == b""
+    try:
+        closed = await asyncio.wait_for(reader.read(), 3)
+    except ConnectionResetError:  # a byte of the trickle came in as it closed: RST, not FIN
+        closed = b""
+    assert closed == b""
     assert time.monotonic() - started < 1.5  # header_timeout 0.5 s, not the trickle's 15 s
     trickling.cancel()
     writer.close()

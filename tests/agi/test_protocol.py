@@ -10,6 +10,7 @@ from agi_scripts import protocol
 from agi_scripts.protocol import (
     MAX_ENVIRONMENT_LINES,
     Code,
+    EnvironmentParser,
     HeaderError,
     ReplyError,
     ReplyReader,
@@ -172,3 +173,18 @@ def test_usage_block_is_one_reply_and_hangup_is_a_notice():
 def test_junk_replies_are_errors(line):
     with pytest.raises(ReplyError):
         ReplyReader().feed(line)
+
+
+def test_a_header_fed_in_one_go_reads_as_fed_line_by_line():
+    lines = header_of(load_transcript("agi_fast.jsonl")) if TRACES.exists() else [
+        "agi_network: yes", "agi_calleridname: O'Brien \"VIP\" 张", "agi_arg_1: arg1", ""
+    ]  # fmt: skip
+    whole = EnvironmentParser()
+    assert whole.feed_lines(lines)
+    one_by_one = EnvironmentParser()
+    assert [one_by_one.feed(line) for line in lines] == [False] * (len(lines) - 1) + [True]
+    assert whole.environment() == one_by_one.environment()
+    with pytest.raises(HeaderError, match="already complete"):
+        EnvironmentParser().feed_lines(["agi_x: 1", "", "agi_y: 2"])
+    with pytest.raises(HeaderError, match="not an agi_"):
+        EnvironmentParser().feed_lines(["agi_x: 1", "agi_y 2", ""])

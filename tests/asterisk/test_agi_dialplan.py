@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
+from agi_scripts.runner import Script, ScriptContext
+from agi_scripts.session import AgiSession
 from ari_app.client import AriClient, AriNotFoundError
 from tests.asterisk.agi_server import (
     CODE,
@@ -82,11 +85,60 @@ async def test_inbound_call_reaches_stasis_with_what_the_scripts_found(
         "CC_STATUS": "ok",
         "CC_ANNOUNCEMENT": "",
     }
-    # Every command got Asterisk's 200, one command at a time.
+    # Every command got Asterisk's 200, one command at a time: SET VARIABLE "result=1",
+    # EXEC what the application returned, MSet 0 (res_agi.c handle_exec).
     wire = fastagi.wire[call.inbound]
     assert [d for d, _ in wire] == ["out", "in"] * (len(wire) // 2)
-    assert all(line == "200 result=1" for d, line in wire if d == "in")
+    for (_, command), (_, reply) in zip(wire[::2], wire[1::2], strict=True):
+        assert reply == ("200 result=0" if command.startswith("EXEC MSet ") else "200 result=1")
+    # Each script's variables went in one EXEC MSet: dnis_route, caller_lookup (the whole
+    # profile), business_hours; nothing else was sent.
+    assert [command.split(" ")[:2] for _, command in wire[::2]] == [["EXEC", "MSet"]] * 3
     await engine.channels.hangup(call.inbound)
+
+
+#: Customer names as hostile as a CSV import may bring: each must arrive as the value of
+#: CC_CUSTOMER_NAME, never split into other variables (MSet splits on "," and "="), never
+#: evaluated (``${...}``); line breaks, which no AGI command can carry, arrive as blanks.
+HOSTILE_NAMES = {
+    "13800000101": 'Smith, John=VIP "x" \\ (a,b) [c] ] ) CC_VIP=1 张',
+    "13800000102": '"quoted" and a trailing backslash\\',
+    "13800000103": "${CALLERID(num)} $[1+1] ${SHELL(echo hi)}",
+    "13800000104": "two\nlines\r\nEXEC Hangup",
+}
+
+
+@pytest.mark.parametrize("exec_full", ["", "yes"])
+async def test_hostile_customer_names_arrive_intact(
+    fastagi: ThreadedFastAgi, engine_app: App, caller_app: App, exec_full: str
+) -> None:
+    """Also with ``AGIEXECFULL=yes``, which makes EXEC evaluate ``${...}`` in its data
+    (res_agi.c handle_exec): a name holding ``$`` is sent by SET VARIABLE, which never does."""
+    engine, engine_events = engine_app
+    callers, _ = caller_app
+    store = fastagi.server.context.store
+    assert store is not None
+    for number, name in HOSTILE_NAMES.items():
+        fastagi.call(store.upsert_customer(number, name=name, vip=False))
+        fastagi.call(store.add_customer_tag(number, "a,b=c"))
+
+    async def one(number: str) -> dict[str, str | None]:
+        variables = {"AGIEXECFULL": exec_full} if exec_full else {}
+        call = await originate_caller(callers, "4008201001", caller_number=number,
+                                      variables=variables)  # fmt: skip
+        await engine_events.wait_for(engine_events.of("StasisStart", call.inbound))
+        found = await _variables(engine, call.inbound, "CC_CUSTOMER_NAME", "CC_CUSTOMER_TAGS",
+                                 "CC_VIP", "CC_STATUS", "AGIEXECFULL")  # fmt: skip
+        await engine.channels.hangup(call.inbound)
+        return found
+
+    found = await asyncio.gather(*(one(number) for number in HOSTILE_NAMES))
+    line_breaks = str.maketrans({"\r": " ", "\n": " "})
+    assert found == [
+        {"CC_CUSTOMER_NAME": name.translate(line_breaks), "CC_CUSTOMER_TAGS": "a,b=c",
+         "CC_VIP": "0", "CC_STATUS": "ok", "AGIEXECFULL": exec_full or None}
+        for name in HOSTILE_NAMES.values()
+    ]  # fmt: skip
 
 
 async def test_unknown_number_and_caller_still_reach_stasis_with_the_fallback_entry(
@@ -208,3 +260,39 @@ async def test_a_prompt_not_installed_is_skipped_and_the_script_goes_on(
     ]
     assert await _variables(engine, call.inbound, "CC_AFTER") == {"CC_AFTER": "1"}
     await engine.channels.hangup(call.inbound)
+
+
+async def _set_after_a_pause(session: AgiSession, _context: ScriptContext) -> None:
+    """Busy for a second (the test's caller hangs up meanwhile), then sets two variables
+    in one EXEC MSet and plays a prompt."""
+    await session.set_variable("CC_WAITING", "1")
+    await asyncio.sleep(1.0)
+    await session.set_variables({"CC_A": "x,y", "CC_B": "2"})
+    await session.stream_file("beep")
+
+
+async def test_exec_runs_on_a_dead_channel_and_media_gets_511(
+    asterisk: Asterisk, fastagi: ThreadedFastAgi, caller_app: App
+) -> None:
+    """What the fake peer (tests/agi/keypad.py, PERMITTED_DEAD) does after a hang-up: EXEC,
+    like SET VARIABLE, is still carried out (after the HANGUP notice), a prompt gets 511."""
+    callers, caller_events = caller_app
+    # A script and a context of this test's own, added to the running server and dialplan.
+    scripts = cast(dict[str, Script], fastagi.server.scripts)
+    scripts["set_after_a_pause"] = fastagi._recorded(_set_after_a_pause)
+    asterisk.run_cli("dialplan add extension s,1,AGI(${FASTAGI}/set_after_a_pause) into "
+                     "test-set-after-a-pause replace")  # fmt: skip
+    before = fastagi.outcomes().get("hung_up", 0)
+    call = await originate_caller(callers, "s", context="test-set-after-a-pause", answer=True)
+    await caller_events.wait_for(caller_events.of("StasisStart", call.caller))
+    await _until(lambda: "SET VARIABLE CC_WAITING 1" in _sent(fastagi, call.inbound))
+    await callers.channels.hangup(call.caller)
+    await _until(lambda: fastagi.outcomes().get("hung_up", 0) == before + 1)
+    wire = fastagi.wire[call.inbound]
+    mset = wire.index(("out", 'EXEC MSet "CC_A=x\\\\,y,CC_B=2"'))
+    assert wire[mset + 1 :] == [
+        ("in", "HANGUP"),
+        ("in", "200 result=0"),
+        ("out", 'STREAM FILE beep ""'),
+        ("in", DEAD),
+    ]
