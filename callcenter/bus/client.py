@@ -77,6 +77,10 @@ def parse_received(topic_name: str, payload: object, *, retained: bool = False) 
     return Received(topic, message, retained)
 
 
+PENDING_CALLS_WARNING = 1_000
+"""Unacknowledged publishes and subscribes past which aiomqtt warns (a stuck broker)."""
+
+
 class BusClient:
     def __init__(self, settings: BusSettings) -> None:
         self.settings = settings
@@ -87,6 +91,10 @@ class BusClient:
             password=settings.password,
             identifier=settings.identifier or f"{settings.username}-{uuid.uuid4().hex[:8]}",
         )
+        # aiomqtt logs a warning on every publish while more than 10 await their PUBACK;
+        # the engine keeps up to 100 in flight on purpose (Desk.in_flight): under load
+        # that was a log line per message, 8% of the engine's CPU (bench/load.py).
+        self._client.pending_calls_threshold = PENDING_CALLS_WARNING
         self._backlog: deque[Received] = deque()
 
     async def __aenter__(self) -> Self:

@@ -3,12 +3,18 @@
 Every value reaches the database as a bound parameter (SQLAlchemy Core
 constructs, never SQL built from strings), so caller-supplied text is stored
 literally, whatever quotes or SQL it contains.
+
+The writer's hot statements take many rows at once (``executemany``: one round
+trip to the driver's thread for a batch, not one per row), and the interaction
+upsert for a given set of fields is built once and reused (building its ``ON
+CONFLICT`` clause walks every column of the table: it cost more than the write).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 from sqlalchemy import func, insert, literal, update
@@ -47,6 +53,33 @@ def _checked(given: dict[str, Any], allowed: frozenset[str], what: str) -> dict[
     return given
 
 
+def interaction_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns an interaction write sets: checked, ``first_queue`` defaulted."""
+    values = _checked(dict(fields), INTERACTION_FIELDS, "interaction")
+    if values.get("queue") is not None and values.get("first_queue") is None:
+        values["first_queue"] = values["queue"]
+    return values
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(dialect: str, names: tuple[str, ...]) -> Any:
+    """Create an interaction or update exactly ``names`` (its parameters: ``call_id`` and
+    ``names``); the first value kept for FIRST_VALUE_FIELDS. Bounded: a few sets of
+    fields occur (one per kind of write, and their unions within a batch)."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(interactions)
+    if not names:
+        return stmt.on_conflict_do_nothing(index_elements=["call_id"])
+    assignments = {
+        name: (
+            func.coalesce(interactions.c[name], stmt.excluded[name])
+            if name in FIRST_VALUE_FIELDS
+            else stmt.excluded[name]
+        )
+        for name in names
+    }
+    return stmt.on_conflict_do_update(index_elements=["call_id"], set_=assignments)
+
+
 class StoreTransaction:
     """The write operations, all in the transaction of ``conn``."""
 
@@ -67,24 +100,18 @@ class StoreTransaction:
 
     async def upsert_interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> None:
         """Create the interaction or update exactly the fields given."""
-        values = _checked(dict(fields), INTERACTION_FIELDS, "interaction")
-        if values.get("queue") is not None and values.get("first_queue") is None:
-            values["first_queue"] = values["queue"]
-        stmt = self._insert(interactions).values(call_id=call_id, **values)
-        if not values:
-            await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["call_id"]))
-            return
-        assignments = {
-            name: (
-                func.coalesce(interactions.c[name], stmt.excluded[name])
-                if name in FIRST_VALUE_FIELDS
-                else stmt.excluded[name]
-            )
-            for name in values
-        }
-        await self.conn.execute(
-            stmt.on_conflict_do_update(index_elements=["call_id"], set_=assignments)
-        )
+        await self.upsert_interactions({call_id: interaction_values(fields)})
+
+    async def upsert_interactions(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        """`upsert_interaction` for many calls: call id -> its `interaction_values`. One
+        statement per set of fields (rows sharing one are written in one executemany)."""
+        by_names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for call_id, values in rows.items():
+            names = tuple(sorted(values))
+            by_names.setdefault(names, []).append({**values, "call_id": call_id})
+        dialect = self.conn.dialect.name
+        for names, params in by_names.items():
+            await self.conn.execute(_upsert_statement(dialect, names), params)
 
     async def update_interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> bool:
         """Update the fields given of an existing interaction; False when there is none."""
@@ -128,6 +155,31 @@ class StoreTransaction:
             raise RuntimeError("the database returned no id for the new leg")
         return int(key[0])
 
+    async def add_legs(self, legs: Sequence[Leg], existing: Collection[str] = ()) -> None:
+        """`add_leg` for many legs, in their order; ``existing``: calls whose interaction
+        row is known to be there already (written earlier in this transaction)."""
+        if not legs:
+            return
+        calls = dict.fromkeys(leg.call_id for leg in legs)
+        missing = [{"call_id": call} for call in calls if call not in existing]
+        if missing:
+            await self.conn.execute(_upsert_statement(self.conn.dialect.name, ()), missing)
+        await self.conn.execute(
+            insert(interaction_legs),
+            [
+                {
+                    "call_id": leg.call_id,
+                    "agent": leg.agent,
+                    "queue": leg.queue,
+                    "offered_at": leg.offered_at,
+                    "answered_at": leg.answered_at,
+                    "ended_at": leg.ended_at,
+                    "result": str(leg.result),
+                }
+                for leg in legs
+            ],
+        )
+
     # -- queue_log ----------------------------------------------------------------
 
     async def append_queue_log(self, lines: Sequence[QueueLog]) -> None:
@@ -143,7 +195,15 @@ class StoreTransaction:
         A login while a session is still open (the engine died without logging
         the agent out) closes the old session at this login.
         """
-        if not changes:
+        await self.record_agent_states([(changes, at)])
+
+    async def record_agent_states(
+        self, batches: Iterable[tuple[Sequence[AgentStateChanged], float]]
+    ) -> None:
+        """`record_agent_state` for several (changes, at), in their order: every change
+        in one executemany, then the sessions opened and closed."""
+        timed = [(change, at) for changes, at in batches for change in changes]
+        if not timed:
             return
         await self.conn.execute(
             insert(agent_state_changes),
@@ -157,10 +217,10 @@ class StoreTransaction:
                     "reason": change.reason,
                     "call_id": change.call,
                 }
-                for change in changes
+                for change, at in timed
             ],
         )
-        for change in changes:
+        for change, at in timed:
             logged_out = AgentState.LOGGED_OUT
             if change.previous == logged_out and change.state != logged_out:
                 await self._close_session(change.agent, at)

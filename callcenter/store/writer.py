@@ -6,7 +6,9 @@ return at once (no await). One asyncio task drains the queue: it writes a
 batch when ``batch_size`` operations are waiting or ``flush_interval`` seconds
 after the first one arrived, whichever comes first, in one transaction (on
 SQLite one ``BEGIN IMMEDIATE``), and appends the batch's queue_log lines to the
-queue_log file when one is configured (flushed once per batch).
+queue_log file when one is configured (flushed once per batch). The writer's own
+operations are gathered into a few multi-row statements (``batch.py``); any other
+operation (``submit``) is applied as itself, in its place in the order.
 
 Bounded: past ``max_pending`` waiting operations a submit is refused (returns
 False, counted in ``stats.dropped``, logged) rather than letting memory grow
@@ -33,6 +35,7 @@ from typing import Any, Protocol, Self, Unpack
 from sqlalchemy import exc as sa_exc
 
 from callcenter.core.commands import AgentStateChanged, QueueLog
+from callcenter.store.batch import BatchRows
 from callcenter.store.queue_log import QueueLogFile
 from callcenter.store.records import INTERACTION_FIELDS, InteractionFields, Leg
 from callcenter.store.store import Store
@@ -52,6 +55,9 @@ class QueueLogLines:
     async def apply(self, tx: StoreTransaction) -> None:
         await tx.append_queue_log(self.lines)
 
+    def gather(self, rows: BatchRows) -> None:
+        rows.lines.extend(self.lines)
+
 
 @dataclass(frozen=True, slots=True)
 class AgentStates:
@@ -60,6 +66,9 @@ class AgentStates:
 
     async def apply(self, tx: StoreTransaction) -> None:
         await tx.record_agent_state(self.changes, self.at)
+
+    def gather(self, rows: BatchRows) -> None:
+        rows.states.append((self.changes, self.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,9 @@ class InteractionUpsert:
     async def apply(self, tx: StoreTransaction) -> None:
         await tx.upsert_interaction(self.call_id, **self.fields)
 
+    def gather(self, rows: BatchRows) -> None:
+        rows.interaction(self.call_id, self.fields)
+
 
 @dataclass(frozen=True, slots=True)
 class LegAdd:
@@ -77,6 +89,12 @@ class LegAdd:
 
     async def apply(self, tx: StoreTransaction) -> None:
         await tx.add_leg(self.leg)
+
+    def gather(self, rows: BatchRows) -> None:
+        rows.legs.append(self.leg)
+
+
+_GATHERED = (QueueLogLines, AgentStates, InteractionUpsert, LegAdd)
 
 
 @dataclass(slots=True)
@@ -302,8 +320,8 @@ class StoreWriter:
         while True:
             try:
                 async with self.store.transaction() as tx:
-                    for op in _merged(batch):
-                        await op.apply(tx)
+                    for part in _parts(batch):
+                        await part.apply(tx)
             except Exception as error:
                 if not _is_transient(error):
                     log.warning(
@@ -340,13 +358,19 @@ class StoreWriter:
         self._pending -= count
 
 
-def _merged(batch: list[WriteOp]) -> list[WriteOp]:
-    """Runs of queue_log lines become one multi-row INSERT."""
-    merged: list[WriteOp] = []
+def _parts(batch: list[WriteOp]) -> list[WriteOp | BatchRows]:
+    """Each run of the writer's own operations gathered into rows (``batch.py``); any
+    other operation on its own, between them: the order is kept. An unknown interaction
+    field raises TypeError here, inside the transaction: the batch goes one by one."""
+    parts: list[WriteOp | BatchRows] = []
+    rows: BatchRows | None = None
     for op in batch:
-        last = merged[-1] if merged else None
-        if isinstance(op, QueueLogLines) and isinstance(last, QueueLogLines):
-            merged[-1] = QueueLogLines(last.lines + op.lines)
+        if isinstance(op, _GATHERED):
+            if rows is None:
+                rows = BatchRows()
+                parts.append(rows)
+            op.gather(rows)
         else:
-            merged.append(op)
-    return merged
+            parts.append(op)
+            rows = None
+    return parts
