@@ -5,21 +5,26 @@ between the screen pop's panes; the mouse works on every button and list. The
 console only talks to the engine through :mod:`console.link`: each key sends one
 :class:`~callcenter.bus.schemas.AgentCommand` and the engine's reply (done, or why
 not) appears in the activity pane. What the desk shows comes from the engine's
-messages (:class:`console.desk.Desk`), so two consoles of one agent agree.
+messages (:class:`console.desk.Desk`), so two consoles of one agent agree; the
+agent's figures for the day are the engine's answer to ``figures`` (from the store).
+
+With ``--phone baresip`` the call's audio is on this console's child process: quitting
+during a call asks first (:class:`~console.dialogs.QuitDialog`) and can wait for the
+call to end, so closing the console does not drop the caller by surprise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import (
     Button,
     Footer,
@@ -36,24 +41,32 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from callcenter.bus.client import Received, new_request_id
-from callcenter.bus.schemas import AgentCommand, CommandAction, Reply, Scalar
+from callcenter.bus.schemas import AgentCommand, AgentStateMessage, CommandAction, Reply, Scalar
 from callcenter.core.states import AgentState
+from console.app_base import REQUEST_WAIT, ConsoleApp
 from console.desk import Desk
 from console.dialogs import (
     ChoiceDialog,
     LoginDialog,
+    QuitDialog,
+    QuitRequest,
     TransferDialog,
     TransferRequest,
     dtmf_dialog,
     valid_dtmf,
 )
-from console.i18n import Catalogue
-from console.link import Link, LinkDownError
+from console.link import Link
 from console.phone import CallPhase, PhoneError, PhoneStatus, Registration, Softphone
 from console.resources import DeskResources
 from console.widgets import Activity, Figures, ScreenPop, StateBar, literal
 
-REQUEST_WAIT = 5.0
+log = logging.getLogger(__name__)
+
+# The agent's figures come from the store (the engine's ``figures`` command): asked again
+# this long after a state change (the engine's store writer batches every 0.2 s), and
+# every FIGURES_EVERY seconds so the running state's time moves on.
+FIGURES_DELAY = 0.5
+FIGURES_EVERY = 30.0
 
 # (key, action, catalogue key for the footer)
 AGENT_KEYS = (
@@ -72,16 +85,7 @@ AGENT_KEYS = (
 )
 
 
-class AgentConsole(App[None]):
-    CSS_PATH = Path(__file__).with_name("console.tcss")
-    TITLE = "callcenter"
-    ENABLE_COMMAND_PALETTE = False
-
-    @property
-    def main(self) -> Screen[None]:
-        """The console's own screen: a dialog on top must not hide its widgets from updates."""
-        return self.screen_stack[0]
-
+class AgentConsole(ConsoleApp):
     def __init__(
         self,
         agent: str,
@@ -92,7 +96,7 @@ class AgentConsole(App[None]):
         clock: Callable[[], float] = time.time,
         phone: Softphone | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(AGENT_KEYS, lang=lang, clock=clock)
         self.agent = agent
         self.phone = phone  # --phone baresip: the agent's SIP phone, started and stopped here
         self.connect = connect  # the agent's PIN is its bus password: no link before it
@@ -100,16 +104,12 @@ class AgentConsole(App[None]):
         self._bus_task: Worker[None] | None = None
         self._connected = asyncio.Event()
         self.resources = resources
-        self.t = Catalogue(lang)
-        self.clock = clock
         self.desk = Desk(agent)
-        self.bus_up = False
         self._shown_offer = ""
         self._login_open = False
+        self._figures_timer: Timer | None = None
+        self.quit_after_call = False  # the agent chose to quit once the phone's call ends
         self.replies: list[tuple[CommandAction, dict[str, Scalar], Reply | None]] = []
-        for key, action, words in AGENT_KEYS:
-            self.bind(key, action, description=self.t(words))
-        self.bind("ctrl+q", "quit", description=self.t("key.quit"))
 
     # -- layout -------------------------------------------------------------------
 
@@ -164,6 +164,7 @@ class AgentConsole(App[None]):
     def on_mount(self) -> None:
         self.title = self.t("title.agent", agent=self.agent)
         self.set_interval(1.0, self._tick)
+        self.set_interval(FIGURES_EVERY, self._ask_figures)
         self._refresh_desk()
         self._show_scripts("")
         self._ask_pin()
@@ -186,13 +187,43 @@ class AgentConsole(App[None]):
         except PhoneError as exc:
             self._phone_note(str(exc))
 
-    def _phone_changed(self, _status: PhoneStatus) -> None:
+    def _phone_changed(self, status: PhoneStatus) -> None:
+        if self.quit_after_call and status.call is CallPhase.IDLE:
+            self.exit()  # the call the agent stayed for has ended
+            return
         self._refresh_state_bar()
 
     def _phone_note(self, error: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        self.desk.note(f"{stamp} {self.t('phone.error', error=error)}")
+        self.desk.note(f"{self._stamp()} {self.t('phone.error', error=error)}")
         self._refresh_desk()
+
+    def _call_on_phone(self) -> bool:
+        return self.phone is not None and self.phone.status.call is not CallPhase.IDLE
+
+    async def action_quit(self) -> None:
+        """Quit; with a call on the console's own phone, ask first: baresip is the console's
+        child and stops with it, so quitting would hang the caller up (issue 6: closing the
+        console must not drop the agent's call)."""
+        if not self._call_on_phone():
+            self.exit()
+            return
+        if not isinstance(self.screen, QuitDialog):
+            self.push_screen(QuitDialog(self.t), self._quit_chosen)
+
+    def _quit_chosen(self, choice: QuitRequest | None) -> None:
+        if choice is QuitRequest.NOW:
+            self.exit()  # the agent chose to end the call with the console
+        elif choice is QuitRequest.AFTER_CALL:
+            if not self._call_on_phone():
+                self.exit()  # it ended while the question was on screen
+                return
+            self.quit_after_call = True
+            self.desk.note(f"{self._stamp()} {self.t('quit.pending')}")
+            self._refresh_desk()
+        elif self.quit_after_call:  # Stay: a pending quit is called off
+            self.quit_after_call = False
+            self.desk.note(f"{self._stamp()} {self.t('quit.cancelled')}")
+            self._refresh_desk()
 
     @work(group="phone")
     async def _phone_do(self, what: str) -> None:
@@ -228,6 +259,8 @@ class AgentConsole(App[None]):
                 # Already logged in (the console was restarted): the bus password proved
                 # who this is, and the engine kept the session.
                 self._close_login()
+            if isinstance(received.message, AgentStateMessage):
+                self._figures_soon()
             self._refresh_desk()
 
     def _bus_status(self, up: bool) -> None:
@@ -240,34 +273,43 @@ class AgentConsole(App[None]):
 
     async def _resync(self) -> None:
         await self._send(CommandAction.RESYNC, {}, quiet=True)
+        self._figures_soon()
 
     async def _send(
         self, action: CommandAction, params: dict[str, Scalar], *, quiet: bool = False
     ) -> Reply | None:
         """Send one command and record the engine's answer (None: no answer)."""
         command = AgentCommand(request_id=new_request_id(), action=action, params=params)
-        reply: Reply | None = None
-        try:
-            if self.link is None:
-                raise LinkDownError("not connected")
-            reply = await self.link.request(command, REQUEST_WAIT)
-        except LinkDownError:
-            line = self.t("reply.offline", action=action)
-        except TimeoutError:
-            line = self.t("reply.timeout", action=action)
-        else:
+        reply, line = await self._request(self.link, command)
+        if reply is not None:
             self.desk.replied(action, params, reply)
-            line = (
-                self.t("reply.ok", action=action)
-                if reply.ok
-                else self.t("reply.failed", action=action, error=reply.error)
-            )
         self.replies.append((action, params, reply))
         if not quiet or reply is None or not reply.ok:
-            stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-            self.desk.note(f"{stamp} {line}")
+            self.desk.note(f"{self._stamp()} {line}")
         self._refresh_desk()
         return reply
+
+    # -- the agent's figures (from the store, through the engine) ----------------------
+
+    def _figures_soon(self) -> None:
+        """Ask for the figures shortly: several state changes in a row ask once."""
+        if self._figures_timer is not None:
+            self._figures_timer.stop()
+        self._figures_timer = self.set_timer(FIGURES_DELAY, self._ask_figures)
+
+    @work(group="figures", exclusive=True)
+    async def _ask_figures(self) -> None:
+        """Quietly: an engine without a store, or a link down, leaves the last figures."""
+        if self.link is None or not self.desk.logged_in:
+            return
+        command = AgentCommand(request_id=new_request_id(), action=CommandAction.FIGURES)
+        reply, line = await self._request(self.link, command)
+        if reply is None or not reply.ok:
+            log.info("figures not updated: %s", line)
+            return
+        self.desk.replied(CommandAction.FIGURES, {}, reply)
+        if self._showing():
+            self.main.query_one(Figures).show(self.desk, self.t)
 
     @work(group="commands")
     async def command(self, action: CommandAction, params: dict[str, Scalar] | None = None) -> None:
@@ -323,10 +365,6 @@ class AgentConsole(App[None]):
     def _tick(self) -> None:
         self._refresh_state_bar()
 
-    def _showing(self) -> bool:
-        """False while the app starts or stops (no widgets to update then)."""
-        return bool(self.screen_stack) and self.main.is_attached
-
     def _refresh_state_bar(self) -> None:
         if not self._showing():
             return
@@ -347,7 +385,9 @@ class AgentConsole(App[None]):
         offer = self.desk.offer
         queue = offer.queue if offer else ""
         label = self.resources.queue_labels.get(queue, queue)
-        self.main.query_one(ScreenPop).show(self.desk, self.t, self.clock(), label)
+        self.main.query_one(ScreenPop).show(
+            self.desk, self.t, self.clock(), label, departments=self.resources.departments
+        )
         self.main.query_one(Figures).show(self.desk, self.t)
         self.main.query_one(Activity).show(self.desk)
         tickets = Text()

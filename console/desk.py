@@ -9,36 +9,40 @@ leaves wrap-up (the agent fills in the disposition with the caller's details in
 view). Hold and mute are flags the engine confirms: they change only when the
 engine's reply to ``hold``/``mute`` says ok, never on the key press alone.
 
-The agent's figures for the day are counted from the state changes this console
-has seen (``since`` stamps from the engine, not the console's clock); a console
-started mid-shift counts from then on.
+The agent's figures for the day are the engine's answer to ``figures``, read from
+the store (``callcenter/store/reports.py`` ``agent_day``): they survive a console or
+engine restart, and two consoles of one agent agree. The console only asks again
+after a state change and now and then; it counts nothing itself.
+
+An offer's pending complaints (``open_tickets``) join the tickets in hand, so a
+follow-up or a close acts on the complaint the caller is calling about.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from callcenter.bus.schemas import AgentStateMessage, AnyMessage, CommandAction, OfferMessage, Reply
+from pydantic import ValidationError
+
+from callcenter.bus.schemas import (
+    AgentFigures,
+    AgentStateMessage,
+    AnyMessage,
+    CommandAction,
+    OfferMessage,
+    Reply,
+)
 from callcenter.core.states import AgentState
+
+log = logging.getLogger(__name__)
 
 ACTIVITY_LINES = 50
 _END_CONSULT = frozenset(
     {CommandAction.COMPLETE_TRANSFER, CommandAction.CANCEL_TRANSFER, CommandAction.CONFERENCE}
 )
-
-
-@dataclass(slots=True)
-class DayFigures:
-    calls: int = 0
-    talk_time: float = 0.0
-    pause_time: float = 0.0
-    missed: int = 0
-
-    @property
-    def average_talk(self) -> float:
-        return self.talk_time / self.calls if self.calls else 0.0
 
 
 @dataclass(slots=True)
@@ -62,7 +66,7 @@ class Desk:
     on_hold: bool = False
     muted: bool = False
     consulting: str = ""  # the attended transfer's target while the agent consults
-    figures: DayFigures = field(default_factory=DayFigures)
+    figures: AgentFigures | None = None  # None: not heard from the engine yet
     tickets: dict[str, Ticket] = field(default_factory=dict)
     activity: deque[str] = field(default_factory=lambda: deque(maxlen=ACTIVITY_LINES))
 
@@ -87,25 +91,24 @@ class Desk:
                 self.consulting = ""
             # The same call again: the engine sends the history once the store answered.
             self.offer = message
+            for pending in reversed(message.open_tickets):  # the latest changed ends last
+                entry = f"{pending.last_action}: {pending.last_text}" if pending.last_text else ""
+                ticket = self.tickets.setdefault(
+                    str(pending.ticket), Ticket(str(pending.ticket), pending.department, "")
+                )
+                ticket.status = pending.status
+                if entry and (not ticket.history or ticket.history[-1] != entry):
+                    ticket.history.append(entry)
             return True
         return False
 
     def _state(self, message: AgentStateMessage) -> bool:
         if message.state is self.state and message.since == self.since:
             return False  # the retained copy again, after a reconnect
-        previous, entered = self.state, self.since
-        if previous is AgentState.ON_CALL and message.state is not AgentState.ON_CALL:
-            self.figures.talk_time += max(0.0, message.since - entered)
-        if previous is AgentState.PAUSED and message.state is not AgentState.PAUSED:
-            self.figures.pause_time += max(0.0, message.since - entered)
-        if message.state is AgentState.ON_CALL and previous is not AgentState.ON_CALL:
-            self.figures.calls += 1
         if message.previous is AgentState.RINGING and message.state in (
             AgentState.READY,
             AgentState.PAUSED,
         ):
-            if message.cause in ("no_answer", "auto_pause"):
-                self.figures.missed += 1
             self.offer = None  # the offer went elsewhere
         self.state, self.since = message.state, message.since
         self.reason, self.call = message.reason, message.call
@@ -134,6 +137,11 @@ class Desk:
             self.consulting = ""
         elif action is CommandAction.TICKET:
             self._ticket(params, reply)
+        elif action is CommandAction.FIGURES:
+            try:
+                self.figures = AgentFigures.model_validate(reply.data)
+            except ValidationError as error:  # an engine this console does not understand
+                log.warning("figures reply not understood: %s", error)
 
     def _ticket(self, params: Mapping[str, object], reply: Reply) -> None:
         ticket_id = str(reply.data.get("ticket", params.get("ticket", "")))

@@ -1,4 +1,5 @@
-"""Modal dialogs of the consoles: log in, pause reason, transfer, DTMF, a value to type.
+"""Modal dialogs of the consoles: log in, pause reason, transfer, DTMF, a value to type,
+and whether to quit while the console's own phone carries a call.
 
 Each dialog returns its answer with ``dismiss`` (None: cancelled with Escape) and
 never talks to the bus itself; the app sends the command.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
@@ -155,6 +157,46 @@ class TransferDialog(Dialog[TransferRequest]):
     @on(Button.Pressed, "#cancel-transfer")
     def _cancel_transfer(self) -> None:
         self.dismiss(TransferRequest("cancel"))
+
+
+class QuitRequest(StrEnum):
+    AFTER_CALL = "after_call"  # the console stays until the phone's call ends, then quits
+    NOW = "now"  # quit now: the phone stops with the console, the call ends
+
+
+class QuitDialog(Dialog[QuitRequest]):
+    """Asked on quit while the console's softphone (``--phone baresip``) carries a call:
+    the phone is the console's child and stops with it, so the caller would be hung up.
+    Escape or Stay: no answer (the console stays, and a pending quit is called off)."""
+
+    def __init__(self, t: Catalogue) -> None:
+        super().__init__()
+        self.t = t
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Vertical(classes="dialog"):
+            yield Label(Text(t("quit.title"), style="bold"))
+            yield Label(t("quit.explain"))
+            with Horizontal(classes="buttons"):
+                yield Button(t("quit.after_call"), id="quit-after-call", variant="primary")
+                yield Button(t("quit.stay"), id="quit-stay")
+                yield Button(t("quit.now"), id="quit-now", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#quit-after-call", Button).focus()  # Enter: the safe choice
+
+    @on(Button.Pressed, "#quit-after-call")
+    def _after_call(self) -> None:
+        self.dismiss(QuitRequest.AFTER_CALL)
+
+    @on(Button.Pressed, "#quit-now")
+    def _now(self) -> None:
+        self.dismiss(QuitRequest.NOW)
+
+    @on(Button.Pressed, "#quit-stay")
+    def _stay(self) -> None:
+        self.dismiss(None)
 
 
 def valid_dtmf(digits: str) -> bool:

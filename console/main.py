@@ -7,7 +7,8 @@ The broker is on loopback unless ``--bus-host`` says otherwise.
 
 ``--phone baresip`` gives the agent a headless softphone (:mod:`console.phone`): baresip
 registers as the agent's PJSIP endpoint at ``--sip-server`` with the password from
-``$CALLCENTER_SIP_PASSWORD`` (else asked before starting), and stops with the console.
+``$CALLCENTER_SIP_PASSWORD`` (else asked before starting), and stops with the console
+(which, during a call, asks first and can wait for the call to end).
 """
 
 from __future__ import annotations

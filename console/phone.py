@@ -35,7 +35,9 @@ come as ``{"event": true, "type": "CALL_INCOMING", "class": "call", "id": ..., "
 
 The phone stops with the console: ``quit`` (which unregisters and hangs up), then SIGTERM,
 then SIGKILL; and the child gets SIGTERM from the kernel should the console die without
-stopping it (``PR_SET_PDEATHSIG``), so no baresip is left behind.
+stopping it (``PR_SET_PDEATHSIG``), so no baresip is left behind. Since stopping the phone
+ends its call, the agent console asks before quitting during one and can stay up until the
+call ends (``console/agent_app.py`` ``action_quit``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """The supervisor console (``callcenter console --supervisor``): the live wallboard.
 
 Messages only update :class:`console.wallboard.Wallboard`; a timer redraws at
-:data:`FRAME_HZ` and touches only the rows that changed since the last frame
-(``DataTable.update_cell`` on those rows' cells), plus the time-in-state cells of
-the rows on screen. A floor of 1,000 agents thus costs a few dozen cell updates a
-frame, not a rebuilt table per message (``bench/wallboard.py`` measures it).
+:data:`FRAME_HZ` and touches only the cells that changed since the last frame on
+the rows on screen (rows off screen are redrawn when scrolled to), plus their
+time-in-state cells. A floor of 1,000 agents thus costs a few dozen cell updates a
+frame, not a rebuilt table per message; the tables are
+:class:`~console.live_table.LiveTable`s, which repaint only the rows changed and
+reuse each cell already drawn (``bench/wallboard.py`` measures it). Waiting callers
+are removed and added in place, the list rebuilt only when its order would break.
 
 Actions on the highlighted agent (listen, whisper, barge, force pause or logout)
 and on the highlighted waiting caller (move to another queue, change priority)
@@ -16,13 +19,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from itertools import islice
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets.data_table import CellDoesNotExist
 
@@ -34,15 +37,16 @@ from callcenter.bus.schemas import (
     SupervisorAction,
     SupervisorCommand,
 )
+from console.app_base import ConsoleApp
 from console.dialogs import ChoiceDialog, ValueDialog
-from console.i18n import Catalogue, duration
-from console.link import Link, LinkDownError
+from console.i18n import duration
+from console.link import Link
+from console.live_table import LiveTable
 from console.resources import DeskResources
-from console.wallboard import AgentRow, WaitingCall, Wallboard
+from console.wallboard import ALERT_LINES, AgentRow, WaitingCall, Wallboard
 from console.widgets import STATE_STYLES, literal
 
 FRAME_HZ = 2.0
-REQUEST_WAIT = 5.0
 
 QUEUE_COLUMNS = ("queue", "waiting", "longest", "sl", "answered", "abandoned",
                  "ready", "busy", "paused", "wrap")  # fmt: skip
@@ -70,16 +74,7 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-class SupervisorConsole(App[None]):
-    CSS_PATH = Path(__file__).with_name("console.tcss")
-    TITLE = "callcenter"
-    ENABLE_COMMAND_PALETTE = False
-
-    @property
-    def main(self) -> Screen[None]:
-        """The console's own screen: a dialog on top must not hide its widgets from updates."""
-        return self.screen_stack[0]
-
+class SupervisorConsole(ConsoleApp):
     def __init__(
         self,
         user: str,
@@ -90,30 +85,26 @@ class SupervisorConsole(App[None]):
         lang: str = "en",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
+        super().__init__(SUPERVISOR_KEYS, lang=lang, clock=clock)
         self.user, self.link, self.resources = user, link, resources
         self.endpoint = endpoint
-        self.t = Catalogue(lang)
-        self.clock = clock
         self.board = Wallboard(targets=resources.service_level_targets)
-        self.bus_up = False
         self.notices: list[str] = []
         self.frames = 0
         self._stale_queues: set[str] = set()  # changed, not redrawn yet: off screen
         self._stale_agents: set[str] = set()
-        for key, action, words in SUPERVISOR_KEYS:
-            self.bind(key, action, description=self.t(words))
-        self.bind("ctrl+q", "quit", description=self.t("key.quit"))
+        self._stale_waiting: set[str] = set()
+        self._alerts_height = 0  # the alerts pane's, when last drawn
         link.bind(self._bus_message, self._bus_status, self._connected)
 
     def compose(self) -> ComposeResult:
         yield Static(id="state")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield DataTable(id="wallboard-queues", cursor_type="row", zebra_stripes=True)
-                yield DataTable(id="wallboard-agents", cursor_type="row", zebra_stripes=True)
+                yield LiveTable(id="wallboard-queues", cursor_type="row", zebra_stripes=True)
+                yield LiveTable(id="wallboard-agents", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
-                yield DataTable(id="waiting", cursor_type="row")
+                yield LiveTable(id="waiting", cursor_type="row")
                 yield Static(id="alerts")
         yield Footer()
 
@@ -167,26 +158,27 @@ class SupervisorConsole(App[None]):
         """One frame: the rows that changed, and the visible time-in-state cells."""
         if not self.screen_stack or not self.main.is_attached:
             return
-        if not self.main.query("#wallboard-queues"):
+        try:
+            queues = self.main.query_one("#wallboard-queues", LiveTable)
+            agents = self.main.query_one("#wallboard-agents", LiveTable)
+            waiting = self.main.query_one("#waiting", LiveTable)
+            alerts = self.main.query_one("#alerts", Static)
+        except NoMatches:
             return  # the refresh timer can fire while the screen's widgets are being removed
         now = self.clock()
         self.frames += 1
         dirty_queues, dirty_agents = self.board.take_dirty()
-        queues = self.main.query_one("#wallboard-queues", DataTable)
         self._stale_queues |= self._add_rows(queues, dirty_queues, self._queue_row)
         self._draw_visible(queues, self._stale_queues, self._queue_row)
-        agents = self.main.query_one("#wallboard-agents", DataTable)
         self._stale_agents |= self._add_rows(agents, dirty_agents, self._agent_row)
         self._draw_visible(agents, self._stale_agents, self._agent_row, tick=now,
                            since=self.board.agents)  # fmt: skip
         if self.board.waiting_changed:
             self.board.waiting_changed = False
-            self._redraw_waiting(now)
-        else:
-            waiting = self.main.query_one("#waiting", DataTable)
-            self._draw_visible(waiting, set(), self._waiting_row, tick=now,
-                               since=self.board.waiting)  # fmt: skip
-        if self.board.alerts_changed:
+            self._sync_waiting(waiting)
+        self._draw_visible(waiting, self._stale_waiting, self._waiting_row, tick=now,
+                           since=self.board.waiting)  # fmt: skip
+        if self.board.alerts_changed or alerts.content_region.height != self._alerts_height:
             self.board.alerts_changed = False
             self._redraw_alerts()
 
@@ -205,7 +197,7 @@ class SupervisorConsole(App[None]):
 
     def _draw_visible(
         self,
-        table: DataTable[Text],
+        table: LiveTable,
         stale: set[str],
         cells: Callable[[str], list[Text]],
         *,
@@ -217,28 +209,24 @@ class SupervisorConsole(App[None]):
         With ``tick``, the "time" cell of every other row on screen is updated too, from
         the ``since`` of the row's entry in ``since``.
         """
-        top = int(table.scroll_y)
-        for row in table.ordered_rows[top : top + table.size.height]:
-            key = row.key.value
-            if key is None:
-                continue
+        for key in table.visible_row_keys():
             if key in stale:
                 stale.discard(key)
-                shown = table.get_row(row.key)
+                shown = table.get_row(key)
                 for column, old, new in zip(table.columns, shown, cells(key), strict=True):
                     if not _same(old, new):  # an unchanged cell costs nothing
-                        table.update_cell(row.key, column, new)
+                        table.update_cell(key, column, new)
             elif tick is not None and since is not None and key in since:
                 new = Text(duration(tick - since[key].since))
-                if not _same(table.get_cell(row.key, "time"), new):
-                    table.update_cell(row.key, "time", new)
+                if not _same(table.get_cell(key, "time"), new):
+                    table.update_cell(key, "time", new)
 
     def _queue_row(self, queue: str) -> list[Text]:
         return self._queue_cells(self.board.queues[queue])
 
     def _waiting_row(self, call: str) -> list[Text]:
         waiting = self.board.waiting[call]
-        return [Text(call), Text(waiting.queue), Text(duration(self.clock() - waiting.since))]
+        return [literal(call), literal(waiting.queue), Text(duration(self.clock() - waiting.since))]
 
     def _agent_row(self, agent: str) -> list[Text]:
         return self._agent_cells(self.board.agents[agent], self.clock())
@@ -247,7 +235,7 @@ class SupervisorConsole(App[None]):
         below = stats.queue in self.board.below_target
         label = self.resources.queue_labels.get(stats.queue, stats.queue)
         return [
-            Text(label),
+            literal(label),
             Text(str(stats.waiting), style="bold" if stats.waiting else ""),
             Text(duration(stats.longest_wait)),
             Text(_percent(stats.service_level), style="bold red" if below else "green"),
@@ -263,29 +251,47 @@ class SupervisorConsole(App[None]):
         state = self.t(f"state.{row.state}")
         if row.reason:
             state += f" ({self.resources.pause_reasons.get(row.reason, row.reason)})"
-        return [
-            Text(row.agent),
-            Text(self.resources.agent_names.get(row.agent, "")),
-            Text(state, style=STATE_STYLES.get(row.state, "")),
+        return [  # ids, names and reasons come from the bus or the configuration: literal
+            literal(row.agent),
+            literal(self.resources.agent_names.get(row.agent, "")),
+            literal(state, style=STATE_STYLES.get(row.state, "")),
             Text(duration(now - row.since)),
             Text(str(row.calls)),
         ]
 
-    def _redraw_waiting(self, now: float) -> None:
-        table = self.main.query_one("#waiting", DataTable)
+    def _sync_waiting(self, table: LiveTable) -> None:
+        """The waiting callers, longest wait first, changed in place: callers who left are
+        removed and new ones added at the bottom (they have waited least); the table is
+        rebuilt only if that would break the order. The rows kept are redrawn when seen
+        (a caller moved to another queue)."""
+        calls = self.board.waiting
+        for gone in [key for key in table.rows if key.value not in calls]:
+            table.remove_row(gone)
+        order = [c.call for c in sorted(calls.values(), key=lambda c: (c.since, c.call))]
+        kept = [row.key.value for row in table.ordered_rows]
+        new = [call for call in order if call not in table.rows]
         cursor = table.cursor_row
-        table.clear()
-        for call in sorted(self.board.waiting.values(), key=lambda c: c.since):
-            table.add_row(Text(call.call), Text(call.queue), Text(duration(now - call.since)),
-                          key=call.call)  # fmt: skip
-        if table.row_count:
+        rebuilt = kept + new != order
+        if rebuilt:
+            table.clear()
+            kept, new = [], order
+        for call in new:
+            table.add_row(*self._waiting_row(call), key=call)
+        if rebuilt and table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
+        self._stale_waiting = {key for key in kept if key is not None}
 
     def _redraw_alerts(self) -> None:
+        pane = self.main.query_one("#alerts", Static)
+        # The pane does not scroll: lay out only the newest alerts that can show (each takes
+        # a line at least). Laying out all 100 made a storm of alerts a fifth of the CPU.
+        self._alerts_height = pane.content_region.height
+        room = self._alerts_height or ALERT_LINES
+        notices = self.notices[-5:][::-1][:room]
         text = Text()
-        for line in self.notices[-5:][::-1]:
+        for line in notices:
             text.append_text(literal(line + "\n", style="cyan"))
-        for alert in self.board.alerts:
+        for alert in islice(self.board.alerts, room - len(notices)):
             stamp = time.strftime("%H:%M:%S", time.localtime(alert.at))
             if alert.kind == "service_level" and not alert.text:
                 words = self.t("wb.sl_alert", queue=alert.queue, value=_percent(alert.value),
@@ -293,7 +299,7 @@ class SupervisorConsole(App[None]):
             else:
                 words = f"{alert.queue}: {alert.text}"
             text.append_text(literal(f"{stamp} {words}\n", style="bold red"))
-        self.main.query_one("#alerts", Static).update(text, layout=False)  # fixed-size pane
+        pane.update(text, layout=False)  # fixed-size pane
 
     # -- actions ------------------------------------------------------------------
 
@@ -310,19 +316,7 @@ class SupervisorConsole(App[None]):
     @work(group="commands")
     async def command(self, action: SupervisorAction, params: dict[str, Scalar]) -> Reply | None:
         command = SupervisorCommand(request_id=new_request_id(), action=action, params=params)
-        reply: Reply | None = None
-        try:
-            reply = await self.link.request(command, REQUEST_WAIT)
-        except LinkDownError:
-            line = self.t("reply.offline", action=action)
-        except TimeoutError:
-            line = self.t("reply.timeout", action=action)
-        else:
-            line = (
-                self.t("reply.ok", action=action)
-                if reply.ok
-                else self.t("reply.failed", action=action, error=reply.error)
-            )
+        reply, line = await self._request(self.link, command)
         self.notices.append(line)
         self._redraw_alerts()
         return reply

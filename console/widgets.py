@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -17,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from callcenter.bus.schemas import OfferMessage
 from callcenter.core.states import AgentState
 from console.desk import Desk
 from console.i18n import Catalogue, duration
@@ -72,9 +74,10 @@ class StateBar(Static):
 
 
 class ScreenPop(Static):
-    """Who is calling: the offer's caller details and past contacts."""
+    """Who is calling: the offer's caller details, pending complaints and past contacts."""
 
-    def show(self, desk: Desk, t: Catalogue, now: float, queue_label: str) -> None:
+    def show(self, desk: Desk, t: Catalogue, now: float, queue_label: str,
+             departments: Mapping[str, str] | None = None) -> None:  # fmt: skip
         offer = desk.offer
         if offer is None:
             self.update(Text(t("pop.none"), style="dim"))
@@ -99,6 +102,8 @@ class ScreenPop(Static):
         if offer.customer_notes:
             facts.add_row(t("pop.notes"), literal(offer.customer_notes))
         parts: list[RenderableType] = [facts]
+        if offer.open_tickets:  # before the history: a pending complaint changes the answer
+            parts.append(_open_tickets(offer, t, departments or {}))
         if offer.history:
             history = Table(title=t("pop.history"), expand=True, title_justify="left",
                             box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0))  # fmt: skip
@@ -117,20 +122,54 @@ class ScreenPop(Static):
         self.update(Group(*parts))
 
 
+def _open_tickets(offer: OfferMessage, t: Catalogue, departments: Mapping[str, str]) -> Table:
+    """The caller's complaints not closed yet, each with its latest entry (agents' words)."""
+    table = Table(title=t("pop.open_tickets", count=len(offer.open_tickets)), expand=True,
+                  title_justify="left", title_style="bold red", box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0))  # fmt: skip
+    for key in ("ticket.number", "ticket.department", "ticket.status", "hist.when"):
+        table.add_column(t(key), no_wrap=True)
+    table.add_column(t("ticket.last"), overflow="fold", ratio=1)
+    for pending in offer.open_tickets:
+        last = f"{pending.last_action}: {pending.last_text}" if pending.last_text else ""
+        table.add_row(
+            literal(f"#{pending.ticket}"),
+            literal(departments.get(pending.department, pending.department)),
+            literal(_status(t, pending.status)),
+            literal(clock(pending.updated_at)),
+            literal(last),
+        )
+    return table
+
+
+def _status(t: Catalogue, status: str) -> str:
+    key = f"ticket.status.{status}"
+    words = t(key)
+    return status if words == key else words  # a status this console has no words for
+
+
 class Figures(Static):
-    """The agent's own day: calls, talk time, average, pause, missed offers."""
+    """The agent's own day, from the store: calls, talk, average handle, wrap-up, pause,
+    offers and missed offers, as of when the engine counted them."""
 
     def show(self, desk: Desk, t: Catalogue) -> None:
         figures = desk.figures
+        if figures is None:
+            self.update(Text(t("figures.none"), style="dim"))
+            return
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column(justify="right")
         grid.add_row(t("figures.calls"), str(figures.calls))
         grid.add_row(t("figures.talk"), duration(figures.talk_time))
-        grid.add_row(t("figures.average"), duration(figures.average_talk))
+        grid.add_row(t("figures.average"), duration(figures.average_handle))
+        grid.add_row(t("figures.wrap"), duration(figures.wrap_up_time))
         grid.add_row(t("figures.pause"), duration(figures.pause_time))
+        grid.add_row(t("figures.offers"), str(figures.offers))
         grid.add_row(t("figures.missed"), str(figures.missed))
-        self.update(grid)
+        grid.add_row(t("figures.logged_in"), duration(figures.logged_in_time))
+        as_of = dt.datetime.fromtimestamp(figures.end).strftime("%H:%M:%S")
+        self.update(Group(grid, Text(t("figures.as_of", time=as_of), style="dim")))
 
 
 class Activity(Static):

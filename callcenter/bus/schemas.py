@@ -24,9 +24,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -81,6 +83,20 @@ class PastContact(BaseModel):
     notes: Text = ""  # an agent's words about a caller: show literally
 
 
+class OpenTicket(BaseModel):
+    """One of the caller's complaint tickets not closed yet, for the screen pop: the agent
+    sees a pending complaint before answering (``callcenter/store/tickets.py``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ticket: Annotated[int, Field(ge=1)]
+    department: Short
+    status: Short  # open | assigned
+    updated_at: float
+    last_action: Short = ""  # create | assign | note | reopen
+    last_text: Text = ""  # the latest entry's words (an agent's or caller's): show literally
+
+
 class OfferMessage(BusMessage):
     """On ``agents/{agent}/offer``: a call offered to the agent, with the screen pop."""
 
@@ -100,6 +116,16 @@ class OfferMessage(BusMessage):
     history: Annotated[list[PastContact], Field(max_length=20)] = []  # newest first
     history_pending: bool = False  # the store was slow: this call's offer follows with it
     accept: bool = False  # the queue asks the agent to accept (answer) here: the phone rings then
+    # Added within v1: sent only when there are some, so a console that predates the field
+    # (extra="forbid") still reads every offer of a caller without a pending complaint.
+    open_tickets: Annotated[list[OpenTicket], Field(max_length=10)] = []  # newest change first
+
+    @model_serializer(mode="wrap")
+    def _without_empty_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("open_tickets"):
+            data.pop("open_tickets", None)
+        return data
 
 
 class CommandAction(StrEnum):
@@ -122,6 +148,7 @@ class CommandAction(StrEnum):
     CANCEL_TRANSFER = "cancel_transfer"
     TICKET = "ticket"  # params: op (create|assign|note|close), ticket, department, text
     SCHEDULE_CALLBACK = "schedule_callback"  # params: number, at (epoch s), notes
+    FIGURES = "figures"  # the agent's own day from the store: reply data is AgentFigures
 
 
 class AgentCommand(BusMessage):
@@ -150,6 +177,33 @@ class Reply(BusMessage):
         if not self.ok and not self.error:
             raise ValueError("a failed reply says why in 'error'")
         return self
+
+
+class AgentFigures(BaseModel):
+    """The agent's own figures for the day (``callcenter/store/reports.py`` ``agent_day``),
+    carried as the ``data`` of the reply to ``figures``. Read from the store, so they
+    survive a console or engine restart. Durations in seconds."""
+
+    # A newer engine may add figures: an older console shows the ones it knows.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    start: float  # the day's start (the engine's local midnight), epoch seconds
+    end: float  # when counted
+    calls: Annotated[int, Field(ge=0)] = 0  # answered
+    offers: Annotated[int, Field(ge=0)] = 0
+    missed: Annotated[int, Field(ge=0)] = 0  # offers that rang out unanswered
+    talk_time: Annotated[float, Field(ge=0)] = 0.0
+    wrap_up_time: Annotated[float, Field(ge=0)] = 0.0
+    pause_time: Annotated[float, Field(ge=0)] = 0.0
+    logged_in_time: Annotated[float, Field(ge=0)] = 0.0
+
+    @property
+    def average_handle(self) -> float:
+        """(talk + wrap-up) per answered call; 0 before the first."""
+        return (self.talk_time + self.wrap_up_time) / self.calls if self.calls else 0.0
+
+    def as_data(self) -> dict[str, Scalar]:
+        return dict(self.model_dump())
 
 
 class SupervisorAction(StrEnum):

@@ -50,6 +50,10 @@ it)::
     occupancy = (on_call + wrap_up) / (ready + ringing + on_call + wrap_up)
 
 i.e. time handling calls over logged-in time not paused.
+
+One agent's day (:func:`agent_day`, the agent console's "my day" figures), replayed
+the same way from that agent's changes: calls answered, offers, missed offers, and
+time on a call, in wrap-up and paused; average handle = (talk + wrap-up) / calls.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, func, select
 
-from callcenter.core.states import AgentState
+from callcenter.core.states import AgentState, AgentTrigger
 from callcenter.store.records import Outcome
 from callcenter.store.schema import agent_state_changes, interactions
 from callcenter.store.store import Store
@@ -326,3 +330,91 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _percent(numerator: float, denominator: float) -> float | None:
     return None if denominator <= 0 else 100.0 * numerator / denominator
+
+
+# -- one agent's day (the agent console's figures) --------------------------------------------
+
+_MISSED = frozenset({AgentTrigger.NO_ANSWER, AgentTrigger.AUTO_PAUSE})
+
+
+@dataclass(slots=True)
+class AgentDay:
+    """One agent's own figures over [start, end), from its stored state changes alone, so
+    they survive a console or engine restart. A state entered before ``start`` counts from
+    ``start``; the state the agent is in at ``end`` counts up to ``end``.
+
+    ``calls``: times the agent went on a call (answered an offer); ``offers``: times its
+    phone rang; ``missed``: rings that ended unanswered (no answer, or the auto-pause
+    that follows too many: causes ``ring no_answer`` / ``ring auto_pause``, see
+    ``callcenter/core/lifecycle.py``)."""
+
+    agent: str
+    start: float
+    end: float
+    calls: int = 0
+    offers: int = 0
+    missed: int = 0
+    seconds: dict[AgentState, float] = field(default_factory=dict)
+
+    def time_in(self, state: AgentState) -> float:
+        return self.seconds.get(state, 0.0)
+
+    @property
+    def talk(self) -> float:
+        return self.time_in(AgentState.ON_CALL)
+
+    @property
+    def wrap_up(self) -> float:
+        return self.time_in(AgentState.WRAP_UP)
+
+    @property
+    def paused(self) -> float:
+        return self.time_in(AgentState.PAUSED)
+
+    @property
+    def logged_in(self) -> float:
+        return sum(s for state, s in self.seconds.items() if state is not AgentState.LOGGED_OUT)
+
+    @property
+    def average_handle(self) -> float | None:
+        """(talk + wrap-up) per call answered."""
+        return _ratio(self.talk + self.wrap_up, self.calls)
+
+    @property
+    def average_talk(self) -> float | None:
+        return _ratio(self.talk, self.calls)
+
+
+async def agent_day(store: Store, agent: str, start: float, end: float) -> AgentDay:
+    """``agent``'s figures over [start, end) (see :class:`AgentDay`)."""
+    columns = agent_state_changes.c
+    before = (
+        select(columns.state)
+        .where(columns.agent == agent, columns.time < start)
+        .order_by(columns.time.desc(), columns.id.desc())
+        .limit(1)
+    )
+    during = (
+        select(columns.time, columns.previous, columns.state, columns.cause)
+        .where(columns.agent == agent, columns.time >= start, columns.time < end)
+        .order_by(columns.time, columns.id)
+    )
+    async with store.reading() as conn:
+        initial = (await conn.execute(before)).scalar()
+        changes = (await conn.execute(during)).all()
+    day = AgentDay(agent, start, end)
+    state = AgentState(initial) if initial is not None else AgentState.LOGGED_OUT
+    since = start
+    for row in changes:
+        day.seconds[state] = day.seconds.get(state, 0.0) + row.time - since
+        previous, new = AgentState(row.previous), AgentState(row.state)
+        if new is AgentState.RINGING and previous is not AgentState.RINGING:
+            day.offers += 1
+        if new is AgentState.ON_CALL and previous is not AgentState.ON_CALL:
+            day.calls += 1
+        trigger = str(row.cause).rsplit(" ", 1)[-1]
+        if previous is AgentState.RINGING and new is not AgentState.ON_CALL and trigger in _MISSED:
+            day.missed += 1
+        state, since = new, row.time
+    day.seconds[state] = day.seconds.get(state, 0.0) + max(0.0, end - since)
+    return day

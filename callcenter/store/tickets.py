@@ -5,6 +5,9 @@ up (notes) -> ``closed`` with what the customer was told; it may be reopened. Ev
 is a :class:`TicketEvent` (who, when, what) written in the same transaction as the
 ticket's new status, so the history always explains the status.
 
+:func:`open_tickets_of` gives a caller's complaints not closed yet, each with its latest
+entry, for the agent's screen pop (``ari_app/engine/desk.py``).
+
 The wrap-up of a call (disposition code and notes) is stored on the interaction itself
 (the engine's ``DispositionSet`` through the journal, notes with ``update_interaction``);
 tickets and callbacks point back at it by call id.
@@ -288,3 +291,32 @@ async def due_callbacks(
             )
             for r in (await conn.execute(query)).mappings()
         ]
+
+
+async def open_tickets_of(store: Store, customer: str, *, limit: int = 5) -> list[Ticket]:
+    """``customer``'s tickets not closed, most recently changed first, each with only its
+    latest event as ``history`` (what the screen pop shows of a pending complaint)."""
+    query = (
+        select(tickets)
+        .where(tickets.c.customer == customer, tickets.c.status != TicketStatus.CLOSED)
+        .order_by(tickets.c.updated_at.desc(), tickets.c.id.desc())
+        .limit(limit)
+    )
+    async with store.reading() as conn:
+        rows = list((await conn.execute(query)).mappings())
+        if not rows:
+            return []
+        events = await conn.execute(
+            select(ticket_events)
+            .where(ticket_events.c.ticket_id.in_([row["id"] for row in rows]))
+            .order_by(ticket_events.c.at, ticket_events.c.id)
+        )
+        latest = {
+            int(e["ticket_id"]): TicketEvent(
+                e["at"], e["actor"], e["action"], e["text"], e["department"], e["assignee"]
+            )
+            for e in events.mappings()
+        }  # in time order: each ticket's last event wins
+    return [
+        _ticket(row, (latest[int(row["id"])],) if int(row["id"]) in latest else ()) for row in rows
+    ]

@@ -20,6 +20,7 @@ from callcenter.bus import topics
 from callcenter.bus.client import BusClient, Received
 from callcenter.bus.schemas import (
     AgentCommand,
+    AgentFigures,
     AgentStateMessage,
     BusMessage,
     CommandAction,
@@ -44,6 +45,12 @@ class FakeEngine:
     refuse: dict[CommandAction, str] = field(default_factory=dict)  # action -> error
     commands: list[Command] = field(default_factory=list)
     tickets: int = 0
+    answered: int = 0  # what its store would hold: calls answered today
+
+    def figures(self) -> AgentFigures:
+        """The reply to ``figures``: the real engine reads them from the store."""
+        return AgentFigures(start=self.clock() - 3600, end=self.clock(), calls=self.answered,
+                            offers=self.answered, talk_time=100.0 * self.answered)  # fmt: skip
 
     def _state(self, state: AgentState, cause: str, reason: str = "") -> AgentStateMessage:
         previous, self.state = self.state, state
@@ -82,7 +89,10 @@ class FakeEngine:
         elif action is CommandAction.LOGOUT:
             out.append(self._state(AgentState.LOGGED_OUT, "logout"))
         elif action is CommandAction.ANSWER:
+            self.answered += 1
             out.append(self._state(AgentState.ON_CALL, "answer"))
+        elif action is CommandAction.FIGURES:
+            data = self.figures().as_data()
         elif action is CommandAction.HANGUP:
             out.append(self._state(AgentState.WRAP_UP, "hangup"))
         elif action is CommandAction.WRAP_UP:

@@ -8,16 +8,18 @@ answer (done, or why not) is what the desk shows.
 
 from __future__ import annotations
 
+import re
+
 from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
-from callcenter.bus.schemas import AgentCommand, CommandAction, PastContact
+from callcenter.bus.schemas import AgentCommand, CommandAction, OpenTicket, PastContact
 from callcenter.core.states import AgentState
 from console.agent_app import AgentConsole
 from console.dialogs import LoginDialog
 from console.resources import DeskResources
-from console.widgets import Activity, ScreenPop, StateBar
+from console.widgets import Activity, Figures, ScreenPop, StateBar
 from tests.console.conftest import HOSTILE_NAME, rendered
 from tests.console.fake_engine import PIN, T0, FakeEngine, FakeLink
 
@@ -123,6 +125,33 @@ async def test_offer_pops_the_caller_literally(resources: DeskResources) -> None
         assert "authenticity-how" not in ids
 
 
+async def test_an_open_complaint_pops_before_answering_and_is_the_ticket_in_hand(
+    resources: DeskResources,
+) -> None:
+    app, engine = _console(resources)
+    pending = OpenTicket(ticket=7, department="quality", status="assigned", updated_at=T0 - 3600,
+                         last_action="note", last_text=HOSTILE_NAME + "\x1b[2J")  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await _log_in(pilot, app)
+        link(app).push(*engine.offer("c1", caller_number="13800138000", open_tickets=[pending]))
+        await pilot.pause()
+        assert state(app) is AgentState.RINGING  # seen before answering
+        pop = rendered(app.query_one(ScreenPop), width=160)
+        assert "Open complaints (1)" in pop
+        assert "#7" in pop
+        assert "质量管理部 Quality" in pop  # the department's label from the configuration
+        assert "assigned" in pop
+        assert f"note: {HOSTILE_NAME}?[2J" in pop  # literally, and no escape sequence
+        # A follow-up goes to that complaint.
+        app.query_one("#tabs").active = "tab-wrap"  # type: ignore[attr-defined]
+        await pilot.pause()
+        app.query_one("#ticket-text", Input).value = "caller asks again"
+        await pilot.click("#ticket-note")
+        await pilot.pause()
+        (note,) = _sent(engine, CommandAction.TICKET)
+        assert note.params == {"op": "note", "text": "caller asks again", "ticket": "7"}
+
+
 async def test_call_control_sends_the_commands_and_shows_replies(
     resources: DeskResources,
 ) -> None:
@@ -141,10 +170,8 @@ async def test_call_control_sends_the_commands_and_shows_replies(
         await pilot.press("f4")  # resume
         await pilot.pause()
         assert not app.desk.on_hold
-        assert [c.action for c in engine.commands[-2:]] == [
-            CommandAction.HOLD,
-            CommandAction.RESUME,
-        ]
+        keyed = [c.action for c in engine.commands if c.action is not CommandAction.FIGURES]
+        assert keyed[-2:] == [CommandAction.HOLD, CommandAction.RESUME]  # (figures: on a timer)
         # Mute refused by the engine: the reason is shown, the flag stays off.
         engine.refuse[CommandAction.MUTE] = "no media on this call"
         await pilot.press("f5")
@@ -230,7 +257,17 @@ async def test_script_then_wrap_up_with_disposition_ticket_and_callback(
         (wrap,) = _sent(engine, CommandAction.WRAP_UP)
         assert wrap.params == {"disposition": "resolved", "notes": policy, "call": "c1"}
         assert state(app) is AgentState.READY
-        assert app.desk.figures.calls == 1
+        # The day's figures are asked of the engine after the state changes settle.
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.desk.figures is not None and app.desk.figures.calls == 1:
+                break
+        app.query_one("#tabs").active = "tab-figures"  # type: ignore[attr-defined]
+        await pilot.pause()
+        figures = rendered(app.query_one(Figures))
+        assert re.search(r"Calls\s+1\n", figures)
+        assert re.search(r"Average handle\s+1:40\n", figures)  # 100 s talk, 1 call
+        assert _sent(engine, CommandAction.FIGURES)
 
 
 async def test_pause_with_a_configured_reason(resources: DeskResources) -> None:

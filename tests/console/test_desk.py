@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from callcenter.bus.schemas import AgentStateMessage, CommandAction, OfferMessage, Reply
+import json
+
+from callcenter.bus import topics
+from callcenter.bus.schemas import (
+    AgentStateMessage,
+    CommandAction,
+    OfferMessage,
+    OpenTicket,
+    Reply,
+    decode,
+    encode,
+)
 from callcenter.core.states import AgentState
 from console.desk import Desk
 from console.i18n import Catalogue, duration
@@ -27,7 +38,7 @@ def ok(action: CommandAction) -> Reply:
     return Reply(request_id="r", ok=True)
 
 
-def test_figures_of_the_day_from_state_changes() -> None:
+def test_the_desk_follows_the_states_and_takes_its_figures_from_the_engine() -> None:
     desk = Desk("1001")
     assert desk.state is None
     assert not desk.logged_in
@@ -40,25 +51,46 @@ def test_figures_of_the_day_from_state_changes() -> None:
     desk.apply(state(AgentState.READY, AgentState.WRAP_UP, T0 + 150, "wrapup_done"))
     assert desk.offer is None
     desk.apply(state(AgentState.RINGING, AgentState.READY, T0 + 200, "offer", "c2"))
-    desk.apply(state(AgentState.READY, AgentState.RINGING, T0 + 215, "no_answer"))
-    desk.apply(state(AgentState.PAUSED, AgentState.READY, T0 + 220, "pause"))
-    desk.apply(state(AgentState.READY, AgentState.PAUSED, T0 + 520, "unpause"))
-    figures = desk.figures
-    assert (figures.calls, figures.talk_time, figures.missed, figures.pause_time) == (
-        1,
-        120.0,
-        1,
-        300.0,
-    )
-    assert figures.average_talk == 120.0
-    assert desk.time_in_state(T0 + 530) == 10.0
+    desk.apply(offer("c2"))
+    desk.apply(state(AgentState.READY, AgentState.RINGING, T0 + 215, "ring no_answer"))
+    assert desk.offer is None  # the offer went elsewhere
+    assert desk.time_in_state(T0 + 230) == 15.0
+    # The console counts nothing itself: the figures are the engine's, from the store.
+    assert desk.figures is None
+    data: dict[str, str | int | float | bool] = {
+        "start": T0 - 3600, "end": T0 + 230, "calls": 1, "offers": 2, "missed": 1,
+        "talk_time": 120.0, "wrap_up_time": 15.0, "pause_time": 0.0, "logged_in_time": 230.0,
+    }  # fmt: skip
+    desk.replied(CommandAction.FIGURES, {}, Reply(request_id="r", ok=True, data=data))
+    assert desk.figures is not None
+    assert (desk.figures.calls, desk.figures.missed, desk.figures.average_handle) == (1, 1, 135.0)
+    # An answer this console cannot read leaves the figures it has.
+    broken = Reply(request_id="r", ok=True, data={"calls": "many"})
+    desk.replied(CommandAction.FIGURES, {}, broken)
+    assert desk.figures.calls == 1
 
 
 def test_retained_state_again_changes_nothing() -> None:
     desk = Desk("1001")
     assert desk.apply(state(AgentState.ON_CALL, AgentState.RINGING, T0))
     assert not desk.apply(state(AgentState.ON_CALL, AgentState.RINGING, T0))  # after a reconnect
-    assert desk.figures.calls == 1
+    assert desk.time_in_state(T0 + 5) == 5.0
+
+
+def test_an_offers_pending_complaints_become_the_tickets_in_hand() -> None:
+    desk = Desk("1001")
+    pending = [
+        OpenTicket(ticket=7, department="quality", status="assigned", updated_at=T0 - 60,
+                   last_action="note", last_text="[b]refund[/b] promised"),
+        OpenTicket(ticket=3, department="billing", status="open", updated_at=T0 - 86400,
+                   last_action="create", last_text="double charge"),
+    ]  # fmt: skip
+    desk.apply(offer(open_tickets=pending))
+    assert list(desk.tickets) == ["3", "7"]  # the most recently changed is the one in hand
+    assert desk.tickets["7"].history == ["note: [b]refund[/b] promised"]
+    assert desk.tickets["7"].status == "assigned"
+    desk.apply(offer(open_tickets=pending))  # the enriched offer again: nothing doubled
+    assert desk.tickets["7"].history == ["note: [b]refund[/b] promised"]
 
 
 def test_hold_and_mute_change_only_on_the_engines_ok() -> None:
@@ -108,3 +140,17 @@ def test_catalogue_and_durations() -> None:
         "1:02:05",
         "0:00",
     )
+
+
+def test_pending_complaints_travel_only_when_there_are_some() -> None:
+    """Added within v1: an offer without any has the payload an older console reads."""
+    topic = topics.parse(topics.agent_offer("1001"))
+    assert topic is not None
+    plain = json.loads(encode(offer()))
+    assert "open_tickets" not in plain
+    assert set(plain) < set(OfferMessage.model_fields) | {"v"}
+    pending = OpenTicket(ticket=3, department="billing", status="open", updated_at=T0,
+                         last_action="create", last_text="<script>")  # fmt: skip
+    carried = decode(topic, encode(offer(open_tickets=[pending])))
+    assert isinstance(carried, OfferMessage)
+    assert carried.open_tickets == [pending]

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from console.agent_app import AgentConsole
-from console.dialogs import LoginDialog
+from console.dialogs import LoginDialog, QuitDialog
 from console.main import agent_phone
 from console.phone import CallPhase, PhoneError, PhoneSettings, Softphone
 from console.resources import DeskResources
@@ -126,6 +127,75 @@ async def test_a_phone_that_cannot_start_is_reported_and_the_console_carries_on(
         await pilot.press(*PIN, "enter")
         await pilot.pause()
         assert app.desk.logged_in
+
+
+async def _call_up(pilot: Pilot[None], app: AgentConsole, phone: Softphone) -> int:
+    """Log in and take a call on the console's phone; baresip's pid."""
+    await _wait(pilot, lambda: "phone ready" in _bar(app))
+    await pilot.press(*PIN, "enter")
+    await pilot.pause()
+    await phone.command("fake_ring", "Ann|sip:13800138000@127.0.0.1")
+    await _wait(pilot, lambda: phone.status.call is CallPhase.RINGING)
+    await pilot.press("f2")
+    await _wait(pilot, lambda: _call(phone) is CallPhase.UP)
+    assert phone.pid is not None
+    return phone.pid
+
+
+async def _asked_to_quit(pilot: Pilot[None], app: AgentConsole, phone: Softphone) -> int:
+    """A call on the console's phone, then Ctrl+Q: the console asks; baresip's pid."""
+    pid = await _call_up(pilot, app, phone)
+    await pilot.press("ctrl+q")
+    await _wait(pilot, lambda: isinstance(app.screen, QuitDialog))
+    return pid
+
+
+async def test_quitting_during_a_call_on_the_phone_waits_for_the_call_to_end(
+    resources: DeskResources, fake_binary: str
+) -> None:
+    phone = _phone(fake_binary)
+    app = _console(resources, phone)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = await _asked_to_quit(pilot, app, phone)
+        explained = " ".join(str(label.render()) for label in app.screen.query(Label))
+        assert "quitting now hangs up the caller" in explained
+        await pilot.press("escape")  # stay: nothing changes
+        await _wait(pilot, lambda: not isinstance(app.screen, QuitDialog))
+        assert app.return_code is None
+        assert not app.quit_after_call
+        await pilot.press("ctrl+q")
+        await _wait(pilot, lambda: isinstance(app.screen, QuitDialog))
+        await pilot.press("enter")  # the focused, safe choice: quit when the call ends
+        await _wait(pilot, lambda: app.quit_after_call)
+        await pilot.pause(0.3)
+        assert app.return_code is None  # still running: the call goes on
+        assert _call(phone) is CallPhase.UP
+        assert _alive(pid)
+        assert any("quits when the call ends" in line for line in app.desk.activity)
+        await phone.command("fake_peer_hangup")  # the caller hangs up
+        await _wait(pilot, lambda: app.return_code is not None)  # the console quits
+    assert not phone.running  # the console quit and stopped its phone
+    assert not _alive(pid)
+
+
+@pytest.mark.parametrize("call", [True, False], ids=["hang-up-and-quit", "no-call"])
+async def test_quitting_now_stops_the_phone_with_the_console(
+    resources: DeskResources, fake_binary: str, call: bool
+) -> None:
+    phone = _phone(fake_binary)
+    app = _console(resources, phone)
+    async with app.run_test(size=SIZE) as pilot:
+        if call:  # the agent chose to end the call with the console
+            pid = await _asked_to_quit(pilot, app, phone)
+            await pilot.click("#quit-now")
+        else:  # no call: nothing to ask
+            await _wait(pilot, lambda: "phone ready" in _bar(app))
+            assert phone.pid is not None
+            pid = phone.pid
+            await pilot.press("ctrl+q")
+        await _wait(pilot, lambda: app.return_code is not None)  # the console quits
+    assert not phone.running
+    assert not _alive(pid)
 
 
 def test_the_command_line_builds_the_phone(monkeypatch: pytest.MonkeyPatch) -> None:
