@@ -10,16 +10,19 @@ absent broker never slows routing: retained state is coalesced per topic (only t
 latest ``agents/{id}/state`` or ``queues/{q}/stats`` waits to be sent) and, under
 pressure, the oldest non-retained messages are dropped and counted.
 
-The screen pop: the customer's record and past interactions are read from the
-store when the caller is *enqueued* (with a short timeout), so they are usually
-there when the offer is made. If not, the offer goes at once with what the engine
-knows and ``history_pending``; an offer for the same call with the history follows.
+The screen pop: the customer's record, past interactions and complaint tickets not
+closed yet are read from the store when the caller is *enqueued* (with a short
+timeout), so they are usually there when the offer is made. If not, the offer goes
+at once with what the engine knows and ``history_pending``; an offer for the same
+call with the history follows.
 
 In: a command acts for the agent named in its topic, never for one named in its
 payload (``topics.command_agent``); call control goes through :class:`CallControl`,
 whose every method finds the call by that agent. A refusal (the core's, or
 ``ControlError``) is a ``Reply(ok=False, error=...)``; a malformed or oversized
-payload is logged and dropped by the bus client.
+payload is logged and dropped by the bus client. ``figures`` answers with the
+agent's own day, replayed from its stored state changes (``reports.agent_day``), so
+the figures survive a console or engine restart.
 
 Resilience: the link reconnects with backoff (``run_with_reconnect``) and republishes
 all retained state on every connect (a restarted broker has none). A console that
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import itertools
 import logging
 import re
@@ -59,6 +63,8 @@ from callcenter.core.states import AgentState, CallState, IllegalTransitionError
 from callcenter.store import Store
 from callcenter.store.desk_requests import DESK_ACTIONS, handle_desk_command
 from callcenter.store.records import Customer, Interaction, InteractionFields
+from callcenter.store.reports import agent_day
+from callcenter.store.tickets import open_tickets_of
 
 if TYPE_CHECKING:
     from ari_app.engine.app import Engine
@@ -67,10 +73,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 10
+OPEN_TICKETS_LIMIT = 5  # the screen pop's pending complaints, most recently changed first
 DTMF = re.compile(r"[0-9*#A-D]{1,32}")
 ENDPOINT = re.compile(r"[A-Za-z]+/[A-Za-z0-9_.@:+-]{1,64}")
 LOGIN_FAILURES_ALLOWED = 5
 LOGIN_LOCKOUT = 30.0  # seconds refused after that many wrong PINs in a row: no PIN guessing
+FIGURES_TIMEOUT = 5.0  # seconds the store may take for an agent's day
 MAX_BACKLOG = 20  # commands of one console waiting at once; more are dropped
 
 
@@ -352,9 +360,10 @@ class Desk:
             return {}
         try:
             async with asyncio.timeout(self.lookup_timeout):
-                customer, past = await asyncio.gather(
+                customer, past, pending = await asyncio.gather(
                     records.get_customer(number),
                     records.interactions_of_caller(number, limit=HISTORY_LIMIT + 1),
+                    self._open_tickets(number),
                 )
         except TimeoutError:
             log.warning("screen pop: store slower than %.2f s call=%s", self.lookup_timeout, call)
@@ -362,7 +371,7 @@ class Desk:
         except Exception:
             log.exception("screen pop: store lookup failed call=%s", call)
             return {}
-        pop: dict[str, Any] = {"history": _history(past, call)}
+        pop: dict[str, Any] = {"history": _history(past, call), "open_tickets": pending}
         if customer is not None:
             pop["tags"] = [tag[:128] for tag in customer.tags[: schemas.MAX_LIST]]
             pop["customer_notes"] = (customer.notes or "")[: schemas.MAX_TEXT]
@@ -370,6 +379,26 @@ class Desk:
             if customer.name:
                 pop["customer_name"] = customer.name
         return pop
+
+    async def _open_tickets(self, number: str) -> list[schemas.OpenTicket]:
+        """The caller's complaints not closed yet (tickets are the store's, not ``records``'),
+        with each one's latest entry: the agent sees a pending complaint before answering."""
+        if self.store is None:
+            return []
+        try:
+            found = await open_tickets_of(self.store, number, limit=OPEN_TICKETS_LIMIT)
+        except Exception:  # the pop still shows the customer and the history
+            log.exception("screen pop: open tickets lookup failed")
+            return []
+        pending = []
+        for ticket in found:
+            last = ticket.history[-1] if ticket.history else None
+            pending.append(schemas.OpenTicket(
+                ticket=ticket.id, department=ticket.department[:128], status=ticket.status,
+                updated_at=ticket.updated_at, last_action=last.action[:128] if last else "",
+                last_text=last.text[: schemas.MAX_TEXT] if last else "",
+            ))  # fmt: skip
+        return pending
 
     def _offer(self, ring: cmd.Ring, now: float) -> None:
         waiting = self._waiting.get(ring.call)
@@ -692,9 +721,32 @@ class Desk:
             )  # fmt: skip
         elif action is action_.ANSWER:
             await self._accept(agent)
+        elif action is action_.FIGURES:
+            return await self._figures(agent, command.request_id)
         else:
             raise RefusedError(f"{action} is not handled by this engine yet")
         return None
+
+    async def _figures(self, agent: str, request_id: str) -> schemas.Reply:
+        """The agent's own day from the store (``agent_day``): calls, talk, wrap-up, pause,
+        missed offers since the engine's local midnight, counted up to now."""
+        if self.store is None:
+            raise RefusedError("figures need the store")
+        now = self.engine.now()
+        midnight = datetime.datetime.fromtimestamp(now).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        try:
+            async with asyncio.timeout(FIGURES_TIMEOUT):
+                day = await agent_day(self.store, agent, midnight.timestamp(), now)
+        except TimeoutError as exc:
+            raise RefusedError("the store is busy; figures later") from exc
+        figures = schemas.AgentFigures(
+            start=day.start, end=day.end, calls=day.calls, offers=day.offers, missed=day.missed,
+            talk_time=day.talk, wrap_up_time=day.wrap_up, pause_time=day.paused,
+            logged_in_time=day.logged_in,
+        )  # fmt: skip
+        return schemas.Reply(request_id=request_id, ok=True, data=figures.as_data())
 
     async def _accept(self, agent: str) -> None:
         """Accept the offer on screen (a queue with ``accept``): the phone rings now. For
