@@ -48,6 +48,7 @@ class SimAsterisk:
         endpoints: Endpoints | None = None,
         sounds: Sounds | None = None,
         epoch: int = 1795753000,
+        system_name: str = "",
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.endpoints = endpoints or Endpoints()
@@ -61,14 +62,16 @@ class SimAsterisk:
         self._registered: dict[str, Policy] = {}  # how an unregistered phone answered
         self.endpoints.on_change = lambda e, state: endpoint_state.state_changed(self, e, state)
         self._epoch = epoch
+        self._prefix = f"{system_name}-" if system_name else ""
         self._unique = itertools.count(1)
         self._names: dict[str, itertools.count[int]] = {}
 
     # ids and names ----------------------------------------------------------------
 
     def new_id(self) -> str:
-        """Asterisk's uniqueid: `<start epoch>.<counter>`, e.g. `1795753104.143`."""
-        return f"{self._epoch}.{next(self._unique)}"
+        """Asterisk's uniqueid: `<start epoch>.<counter>`, e.g. `1795753104.143`, prefixed
+        `<systemname>-` when asterisk.conf sets one (`__ast_channel_alloc_ap`, main/channel.c)."""
+        return f"{self._prefix}{self._epoch}.{next(self._unique)}"
 
     def name_suffix(self, tech: str) -> str:
         """The 8-hex-digit sequence in `PJSIP/1001-00000001` (one counter per tech)."""

@@ -14,7 +14,9 @@ After every event the invariants hold:
 * paused, logged-out, unreachable and wrapping-up agents are never offered a call;
 * wrap-up lasts its configured time unless the agent ends it;
 * first come, first served within equal priority, and nobody waits while an
-  eligible agent is free (checked on queues where every member is eligible);
+  eligible agent is free (checked on queues where every member is eligible); a
+  caller that asked for one agent (``CallEnqueued.agent``) rings that agent only
+  while it waits for it, and waits only while that agent is not free;
 * the state notifications the core sends add up to the state it holds;
 * queue_log adds up too: ADDMEMBER / REMOVEMEMBER lines give exactly the queues
   each logged-in agent is a member of (reloads included), PAUSEALL|ACW and
@@ -286,9 +288,10 @@ class Driver:
         for name, queue in r.queues.items():
             if not _all_eligible(queue.spec, queue.members):
                 continue
-            routable = [c for c in queue.line if self._routable(c)]
             free = [a for a in queue.members if r.agents[a].available]
-            assert not (routable and free), f"{name}: {routable[0].call} waits while {free} free"
+            for caller in (c for c in queue.line if self._routable(c)):
+                could = [a for a in free if not caller.wanted or a == caller.wanted]
+                assert not could, f"{name}: {caller.call} waits while {could} free"
             # An accepted offer's phone ring continues a choice made earlier (when a caller
             # now ahead may not have been there yet): only fresh offers are choices.
             rung = {
@@ -296,10 +299,16 @@ class Driver:
                 for c in out
                 if isinstance(c, cmd.Ring) and c.queue == name and not c.accepted
             }
+            rung_agents = {c.agent for c in out if isinstance(c, cmd.Ring) and c.call in rung}
             for caller in queue.line if rung else ():
                 if caller.call in rung:
                     break
+                if caller.wanted and caller.wanted not in rung_agents:
+                    continue  # waits for another agent: not passed over
                 assert not self._routable(caller), f"{name}: {caller.call} passed over"
+        for ring in (c for c in out if isinstance(c, cmd.Ring)):
+            caller = r.calls[ring.call]
+            assert not caller.wanted or ring.agent == caller.wanted, f"{ring} not the wanted"
 
     def _routable(self, caller: Caller) -> bool:
         """Routable, and its retry timer fired (another due at the same time may come first)."""
@@ -330,8 +339,15 @@ def step(driver: Driver, data: st.DataObject, spec: RoutingSpec) -> None:
         driver.live[f"c{driver.next_call}"] = queue = data.draw(st.sampled_from(QUEUES))
         position = data.draw(st.one_of(st.none(), st.integers(1, 4)))
         priority = data.draw(st.sampled_from([0, 0, 0, 3]))
+        wanted = data.draw(st.sampled_from(["", "", "", *AGENTS]))  # an IVR's agent: option
+        wait = data.draw(st.sampled_from([0.0, 5.0, 30.0]))
+        # Restored after a restart: entered earlier, maybe a booked callback.
+        restored = data.draw(st.sampled_from([None, None, None, 1.0, 10.0]))
+        booking = data.draw(st.sampled_from(["", "13800000001"])) if restored else ""
+        entered = None if restored is None else max(0.0, now - restored)
         event: ev.Event = ev.CallEnqueued(now, f"c{driver.next_call}", queue, "555",
-                                          attributes, priority, position)  # fmt: skip
+                                          attributes, priority, position, entered,
+                                          booking, wanted, wait)  # fmt: skip
         driver.feed(event)
         # Refused at the door (full, empty): the call never became live.
         if f"c{driver.next_call}" not in driver.router.calls:

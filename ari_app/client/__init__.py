@@ -1,6 +1,7 @@
 """Our own asyncio ARI client: aiohttp for REST, websockets for events.
 
 One `AriClient` per Asterisk server; every event names the server it came from.
+Several servers: `pool.AriPool` sends each request to the server of the call it serves.
 """
 
 from ari_app.client.backoff import Backoff

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from ari_app.client import operations as ops
 from ari_app.client.media import play_on, record_on
 from ari_app.client.models import Bridge, LiveRecording, Playback
-from ari_app.client.rest import AriRest
+from ari_app.client.rest import RestApi
 
 
 class Bridges:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def list(self) -> list[Bridge]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from ari_app.client import operations as ops
 from ari_app.client.media import play_on, record_on
 from ari_app.client.models import Channel, LiveRecording, Playback, Variable
-from ari_app.client.rest import AriRest
+from ari_app.client.rest import RestApi
 
 
 def join_args(args: str | Sequence[str] | None) -> str | None:
@@ -23,7 +23,7 @@ def _vars(variables: Mapping[str, str] | None) -> dict[str, dict[str, str]] | No
 
 
 class Channels:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def list(self) -> list[Channel]:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from ari_app.client import operations as ops
 from ari_app.client.models import LiveRecording, Playback, StoredRecording
 from ari_app.client.operations import Operation
-from ari_app.client.rest import AriRest
+from ari_app.client.rest import RestApi
 
 
 async def play_on(
-    rest: AriRest,
+    rest: RestApi,
     operation: Operation,
     target: dict[str, str],
     media: str | Sequence[str],
@@ -33,7 +33,7 @@ async def play_on(
 
 
 async def record_on(
-    rest: AriRest,
+    rest: RestApi,
     operation: Operation,
     target: dict[str, str],
     name: str,
@@ -59,7 +59,7 @@ async def record_on(
 
 
 class Playbacks:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def get(self, playback_id: str) -> Playback:
@@ -77,7 +77,7 @@ class Playbacks:
 
 
 class Recordings:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def get_live(self, name: str) -> LiveRecording:

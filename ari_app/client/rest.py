@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
@@ -49,6 +49,19 @@ def query_value(value: str | int | bool | Sequence[str]) -> str:
     if isinstance(value, int | str):
         return str(value)
     return ",".join(value)
+
+
+class RestApi(Protocol):
+    """What the resource classes (`Channels`, `Bridges`, ...) send requests through:
+    one server's `AriRest`, or the pool's router to the server of the call (pool.py)."""
+
+    async def call(
+        self,
+        op: Operation,
+        params: dict[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any: ...
 
 
 class AriRest:

@@ -7,11 +7,11 @@ from typing import Any
 
 from ari_app.client import operations as ops
 from ari_app.client.models import Application, DeviceState, Endpoint, Variable
-from ari_app.client.rest import AriRest
+from ari_app.client.rest import RestApi
 
 
 class Endpoints:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def list(self, tech: str | None = None) -> list[Endpoint]:
@@ -28,7 +28,7 @@ class Endpoints:
 
 
 class DeviceStates:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def list(self) -> list[DeviceState]:
@@ -49,7 +49,7 @@ class DeviceStates:
 
 
 class Applications:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def list(self) -> list[Application]:
@@ -77,7 +77,7 @@ class Applications:
 
 
 class AsteriskSystem:
-    def __init__(self, rest: AriRest) -> None:
+    def __init__(self, rest: RestApi) -> None:
         self._rest = rest
 
     async def ping(self) -> dict[str, Any]:

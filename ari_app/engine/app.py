@@ -1,9 +1,13 @@
 """The engine: the routing core on Asterisk, wired by constructor injection.
 
     AriClient --events--> StasisEvents --core events--> Dispatcher --> Router.handle
-        ^                      |                          |   \\--> Journal (store)
-        |                      v                          v
-        +------- REST ------ Executor <---- commands -----+   TimerClock (timers)
+    (one per server)           |                          |   \\--> Journal (store)
+        ^                      v                          v
+        +--- REST (AriPool) -- Executor <---- commands ---+   TimerClock (timers)
+
+With several Asterisk servers, each event is handled and each resync done in the scope
+of its server, and each call's steps in the scope of the call's server (pool.py): the
+queues are shared, every request for a call goes to the server the caller is on.
 
 `Engine` builds and owns the parts; `run(settings)` is ``callcenter engine``.
 """
@@ -20,6 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ari_app.client import AriClient, AriEvent, AriServer, Snapshot
+from ari_app.client.pool import AriPool, on_server
 from ari_app.engine.calls import CallTable
 from ari_app.engine.clock import TimerClock
 from ari_app.engine.control import CallControl as AgentCallControl
@@ -57,14 +62,15 @@ class Engine:
         self.now = now
         self.calls = CallTable()
         self.router = Router(config.routing_spec(), now=now())
-        server = AriServer(
-            settings.server_name,
-            settings.ari_url,
-            settings.ari_user,
-            settings.ari_password.get_secret_value(),
-            settings.ari_app,
-        )
-        self.client = AriClient(server, on_event=self._on_event, on_resync=self._on_resync)
+        self.pool = AriPool([
+            AriClient(AriServer(s.name, s.url, s.user, s.password.get_secret_value(),
+                                settings.ari_app),
+                      on_event=self._on_event, on_resync=self._on_resync)
+            for s in settings.servers()
+        ])  # fmt: skip
+        self.client = self.pool.first
+        """The (first) server's client: its `connected` and `run()` (tests)."""
+        ari = self.pool
         # Everything that watches the core's decisions: the store's journal, the bus desk.
         self.journals: list[Journal] = [] if journal is None else [journal]
         self.dispatcher = Dispatcher(self.router, self._execute, self._call_failed, journal=self)
@@ -73,20 +79,20 @@ class Engine:
             settings.fallback_context, settings.fallback_extension, settings.fallback_priority
         )
         self.executor = Executor(
-            self.client.channels, self.client.bridges, self.calls, self.clock,
+            ari.channels, ari.bridges, self.calls, self.clock,
             self.dispatcher.post, config, app=settings.ari_app, fallback=fallback, now=now,
-            playbacks=self.client.playbacks, recordings=self.client.recordings,
+            playbacks=ari.playbacks, recordings=ari.recordings,
             outbound_context=settings.outbound_context,
         )  # fmt: skip
         self.stasis = StasisEvents(self.calls, self.executor, self.dispatcher.post, now=now)
         # Phones' registration (issue 3): an unregistered agent is not offered calls.
         self.reachability = Reachability(
-            self.client.endpoints, self.client.applications, lambda: self.executor.config.agents,
+            ari.endpoints, ari.applications, lambda: self.executor.config.agents,
             self.dispatcher.post, app=settings.ari_app, now=now,
         )  # fmt: skip
         # Agents' and supervisors' call control (hold, transfer, monitor...), by agent id.
         self.control = AgentCallControl(
-            self.calls, self.client.channels, self.client.bridges, self.dispatcher.post,
+            self.calls, ari.channels, ari.bridges, self.dispatcher.post,
             self.router.agent_state, lambda: self.executor.config, self.reachability,
             app=settings.ari_app, outbound_context=settings.outbound_context,
             ring_timeout=settings.transfer_ring_timeout, now=now,
@@ -107,22 +113,27 @@ class Engine:
     async def start(self, *, connect_timeout: float | None = 10.0) -> None:
         """Start dispatching, watching the config and connecting to Asterisk. The first
         connect logs in ``settings.login_agents``; each (re)connect restores the calls
-        found on Asterisk (`recovery`) before the first live event is read."""
+        found on that server (`recovery`) before its first live event is read. With
+        several servers, waits for any one: the others' calls wait for their reconnect."""
+        clients = self.pool.clients
+        names = {n: "ari-events" if len(clients) == 1 else f"ari-events-{n}" for n in clients}
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-            asyncio.create_task(self.client.run(), name="ari-events"),
+            *(asyncio.create_task(client.run(), name=names[name])
+              for name, client in clients.items()),
             asyncio.create_task(self.watcher.run(), name="config-watcher"),
-        ]
+        ]  # fmt: skip
         if connect_timeout is not None:
             async with asyncio.timeout(connect_timeout):
-                await self.client.connected.wait()
+                await self.pool.any_connected()
 
     async def apply_config(self, config: Config) -> None:
         """A new configuration, through the dispatcher: calls keep their order."""
         await self.dispatcher.request(ev.ConfigLoaded(self.now(), config.routing_spec()))
         self.executor.config = config
-        if self.client.connected.is_set():
-            await self.reachability.resync()  # new agents' phones watched too
+        for server in self.pool.connected():  # new agents' phones watched too
+            with on_server(server):
+                await self.reachability.resync(server)
 
     def reload(self) -> None:
         """Re-read the configuration directory now (SIGHUP)."""
@@ -135,7 +146,7 @@ class Engine:
         self.clock.cancel_all()
         await self.control.aclose()
         await self.executor.aclose()
-        await self.client.aclose()
+        await self.pool.aclose()
 
     async def idle(self) -> None:
         """Until the dispatcher and every call's requests are done (tests)."""
@@ -183,18 +194,23 @@ class Engine:
     # -- wiring -----------------------------------------------------------------------------
 
     async def _on_event(self, event: AriEvent) -> None:
-        try:
-            self.stasis.on_event(event)
-        except Exception:
-            call = self.stasis.call_of(event)
-            log.exception("ari event failed type=%s call=%s", event.type, call or "-")
-            if call:
-                self.executor.fail(call)
+        # What an event starts is done on the server it came from (pool.py).
+        with on_server(event.server):
+            try:
+                self.stasis.on_event(event)
+            except Exception:
+                call = self.stasis.call_of(event)
+                log.exception("ari event failed server=%s type=%s call=%s",
+                              event.server, event.type, call or "-")  # fmt: skip
+                if call:
+                    self.executor.fail(call)
 
     async def _on_resync(self, snapshot: Snapshot) -> None:
-        await self.recovery.resync(snapshot)
-        self.control.resync(snapshot)
-        await self.reachability.resync()
+        # One server's (re)connect: only its calls are restored or settled.
+        with on_server(snapshot.server):
+            await self.recovery.resync(snapshot)
+            self.control.resync(snapshot)
+            await self.reachability.resync(snapshot.server)
 
     def record(self, event: ev.Event, commands: Sequence[cmd.Command]) -> None:
         """The dispatcher's journal: each watcher in turn; one failing spares the others."""
@@ -221,6 +237,7 @@ async def serve(
     """Run the engine with its store until ``stop`` is set, or without one until
     SIGINT/SIGTERM. ``now``: the engine's clock (``callcenter demo`` runs it at the
     demo scenario's time of day, so the sample's business hours are open)."""
+    from ari_app.engine.bookings import keep_in_store
     from callcenter.store import Store, StoreWriter
     from callcenter.store.journal import Journal as StoreJournal
     from callcenter.store.queue_log import QueueLogFile
@@ -242,7 +259,10 @@ async def serve(
                         sessions=lambda: stored_sessions(store), now=now)  # fmt: skip
         # Facts the core never sees (recording names, IVR paths) go to the interaction row.
         engine.executor.interactions = writer
-        log.info("engine starting ari=%s app=%s config=%s (%s)", settings.ari_url,
+        # Booked callbacks kept, and lines a kill lost written again, after a restart.
+        keep_in_store(engine, store, writer)
+        servers = ",".join(f"{s.name}={s.url}" for s in settings.servers())
+        log.info("engine starting ari=%s app=%s config=%s (%s)", servers,
                  settings.ari_app, settings.config_dir, config.summary())  # fmt: skip
         link = await stack.enter_async_context(open_bus(settings, config))
         if link is not None:

@@ -1,7 +1,8 @@
 """A booked callback, on Asterisk: the agent first, then the customer (the executor's part).
 
 The core books a callback (``ConfirmCallback``): the caller hears the confirmation and
-is hung up, and the call keeps its place in line with no channel (``Executor._kept``).
+is hung up, and the call keeps its place in line with no channel (``Executor._kept``;
+kept in the store too, bookings.py, and restored after a restart: ``restore_booking``).
 In turn the core rings an agent as for any call (``Ring.callback_number``: the agent's
 phone shows the customer's number) and, once the agent answers, ``Connect`` with the
 number: the agent waits in a new mixing bridge while the engine originates
@@ -53,12 +54,23 @@ class Callbacks:
         app: str
         outbound_context: str
         _customers: dict[str, str]
+        _kept: set[str]
         _post: Callable[[ev.Event], None]
         _now: Callable[[], float]
 
         def _chain(self, call: str, step: Callable[[], Awaitable[None]]) -> None: ...
         def hang_up_stray(self, channel: str, call: str) -> None: ...
         async def _release(self, record: Call, *, hang_up_caller: bool) -> None: ...
+
+    def restore_booking(self, record: Call, customer: str | None = None) -> None:
+        """A booking read back from the store after a restart (bookings.py): a call with
+        no channel, its place kept, as after the caller hung up; ``customer``: called
+        back already, the customer's channel talking to the agent."""
+        self.calls.add(record)
+        self._kept.add(record.id)
+        if customer is not None:
+            record.customer = customer
+            self._customers[customer] = record.id
 
     async def _dial_customer(self, record: Call, number: str) -> None:
         customer = new_leg_id()

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from callcenter.core.expression import Value
+from callcenter.core.spec import Target
 
 
 def new_leg_id() -> str:
@@ -59,6 +60,10 @@ class Call:
     attributes: dict[str, Value] = field(default_factory=dict)  # for the queue, from arrival
     priority: int = 0
     passed: dict[str, str] | None = None  # CC_* passed as Stasis arguments (entry.py)
+    # Sent on (continue, hang-up, fail-safe) while its server could not be reached: still
+    # in Stasis, hearing music; sent again to `resend` at the server's resync.
+    stranded: bool = False
+    resend: Target | None = None
 
 
 class CallTable:

@@ -92,6 +92,7 @@ from ari_app.client import events as ari
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
 from ari_app.client.models import Channel
+from ari_app.client.pool import current_server, on_server
 from ari_app.engine.calls import Call, CallTable, new_bridge_id
 from ari_app.engine.entry import VARIABLES, entry_for
 from ari_app.engine.reachability import Reachability
@@ -341,7 +342,9 @@ class CallControl:
                 if self.session_of(agent) is not session or session.ended:
                     raise ControlError(f"agent {agent} is not on a call")
                 try:
-                    yield session
+                    # The call's requests go to its server, also from tasks started here.
+                    with on_server(session.call.server):
+                        yield session
                 except AriError as exc:
                     if session.ended or not self._live(session):
                         raise ControlError("the call ended") from exc
@@ -732,7 +735,7 @@ class CallControl:
         hung up: Asterisk keeps them, and the recovery leaves them alone."""
         self.supervision.resync(snapshot)
         live = {c.id for c in snapshot.channels}
-        for channel in snapshot.channels:
+        for channel in snapshot.channels:  # (this server's: the resync's scope, pool.py)
             args = stasis_args(channel, self.app)
             if (
                 args and args[0] in OWN_KINDS and channel.id not in self._parties
@@ -744,6 +747,8 @@ class CallControl:
             self._spawn(stale.call.id, partial(self._end_session, stale))
         for party in [p for p in self._parties.values() if p.channel not in live]:
             session = self.sessions.get(party.call)
+            if session is not None and session.call.server != snapshot.server:
+                continue  # another server's call: not in this snapshot, and untouched
             if session is None:
                 self._forget_party(party.channel)
             elif party.answered:
@@ -760,14 +765,21 @@ class CallControl:
         return lock
 
     def _spawn(self, call: str, step: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.get_running_loop().create_task(self._locked(call, step))
+        # On the call's server; a channel of no call on the scope's (pool.py).
+        session = self.sessions.get(call)
+        record = self.calls.get(call) or (session.call if session is not None else None)
+        server = record.server if record is not None else current_server()
+        task = asyncio.get_running_loop().create_task(self._locked(call, step, server))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _locked(self, call: str, step: Callable[[], Awaitable[None]]) -> None:
+    async def _locked(
+        self, call: str, step: Callable[[], Awaitable[None]], server: str | None
+    ) -> None:
         async with self._lock(call):
             try:
-                await step()
+                with on_server(server):
+                    await step()
             except (AriError, ControlError) as exc:
                 log.warning("control step failed call=%s error=%s", call, exc)
             except Exception:

@@ -30,10 +30,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Unpack
 
-from ari_app.client import AllocationFailedError, AriError
+from ari_app.client import AllocationFailedError, AriConnectionError, AriError
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
 from ari_app.client.media import Playbacks, Recordings
+from ari_app.client.pool import AriUnroutableError, current_server, on_server
 from ari_app.engine.callbacks import Callbacks, caller_id
 from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
 from ari_app.engine.clock import TimerClock
@@ -173,10 +174,16 @@ class Executor(Routing, Callbacks):
             # Unregistered endpoint: a synchronous 500 "Allocation failed", no channel and no
             # event follow (agent_unreachable.md).
             reason = "unreachable" if isinstance(exc, AllocationFailedError) else str(exc)
-            log.info("ring failed call=%s agent=%s reason=%s", leg.call, leg.agent, reason)
-            self.leg_failed(leg, reason)
+            # The originate goes to the caller's server: not reaching it is the caller's
+            # side, and the core pauses that caller instead of trying every agent on it.
+            server_down = isinstance(exc, AriConnectionError | AriUnroutableError)
+            log.info("ring failed call=%s agent=%s server=%s reason=%s",
+                     leg.call, leg.agent, record.server, reason)  # fmt: skip
+            self.leg_failed(leg, reason, caller_unreachable=server_down)
 
-    def leg_failed(self, leg: Leg, reason: str, *, no_answer: bool = False) -> None:
+    def leg_failed(
+        self, leg: Leg, reason: str, *, no_answer: bool = False, caller_unreachable: bool = False
+    ) -> None:
         """The leg ended before the agent answered: tell the core (once)."""
         if self.calls.leg(leg.call, leg.agent) is not leg:
             return
@@ -185,7 +192,7 @@ class Executor(Routing, Callbacks):
         if no_answer:
             self._post(ev.AgentNoAnswer(now, leg.call, leg.agent))
         else:
-            self._post(ev.RingFailed(now, leg.call, leg.agent, reason))
+            self._post(ev.RingFailed(now, leg.call, leg.agent, reason, caller_unreachable))
 
     def _prepare_connect(self, call: str) -> None:
         """Nothing more is played to the caller, nothing more is keyed in the line."""
@@ -197,11 +204,6 @@ class Executor(Routing, Callbacks):
         leg = self.calls.leg(command.call, command.agent)
         if record is None or record.gone or leg is None:
             return  # a hang-up raced the answer; its event is on its way to the core
-        if record.holding is not None:
-            # Out of the holding bridge (destroyed with the caller in it: ChannelLeftBridge,
-            # BridgeDestroyed; queue_moh_ring_answer.md recorded the longer stop-MOH,
-            # remove, destroy), then a new mixing bridge.
-            await self._unhold(record)
         mixing = new_bridge_id("mix")
         record.mixing = mixing
         await self.bridges.create("mixing", bridge_id=mixing, name=f"call-{record.id}")
@@ -209,7 +211,14 @@ class Executor(Routing, Callbacks):
             # The agent is on the line first; the customer joins when answering (customer_up).
             await self.bridges.add_channel(mixing, leg.channel)
         else:
+            # Straight from the holding bridge: adding a bridged channel swaps it over in
+            # its own thread (control_swap_channel_in_bridge, res/stasis/control.c). Not
+            # destroy-then-add: a caller just pulled out of the destroyed bridge was now and
+            # then left in no bridge while addChannel still answered 204 (3 in 2,100 tries
+            # on Asterisk 22.10.1; none in 2,100 this way round).
             await self.bridges.add_channel(mixing, [record.channel, leg.channel])
+        # The holding bridge, empty now, goes (its music with it).
+        await self._unhold(record)
         if command.record:
             await self._record(record, mixing, leg.agent)
         if command.callback_number:
@@ -277,8 +286,8 @@ class Executor(Routing, Callbacks):
         self.waiting.forget(record.id)
         target = command.target
         if target is not None and target.kind is TargetKind.QUEUE:
-            # Straight into another queue: still in the holding bridge, still hearing music.
-            record.queue = target.value
+            # Straight into another queue: still in the holding bridge, with its music.
+            self.requeued(record, target.value)
             now = self._now()
             self._post(ev.CallEnqueued(now, record.id, target.value, record.number,
                                        record.attributes, record.priority))  # fmt: skip
@@ -292,11 +301,11 @@ class Executor(Routing, Callbacks):
 
     def _moved(self, call: str, queue: str, entered: float) -> None:
         """Moved by a supervisor: the new queue (and the first entry time) marked for a
-        restart. The caller stays in its holding bridge, with the music it has."""
+        restart. The caller stays in its holding bridge, with the new queue's music."""
         record = self.calls.get(call)
         if record is None or record.gone:
             return
-        record.queue = queue
+        self.requeued(record, queue)  # the new queue's music
         if record.id not in self._kept:  # a booked callback has no channel to mark
             self._chain(record.id, lambda: self._mark(record, queue, entered))
 
@@ -325,6 +334,19 @@ class Executor(Routing, Callbacks):
         record.gone = True
         self._chain(record.id, lambda: self._release(record, hang_up_caller=False))
 
+    def refuse(self, channel: str, server: str) -> None:
+        """A caller on `server` the engine cannot take (its id is another server's call's,
+        stasis.py): back to the dialplan at the fallback, on its own server."""
+        fb = self.fallback
+
+        async def send_back() -> None:
+            with on_server(server):
+                await self.channels.continue_in_dialplan(
+                    channel, fb.context, fb.extension, fb.priority
+                )
+
+        self._chain(f"{server}/{channel}", send_back)
+
     def hang_up_stray(self, channel: str, call: str) -> None:
         """A channel of ``call`` the engine does not know (any more): hang it up."""
         self._chain(call or channel, lambda: self._hang_up(channel))
@@ -351,17 +373,19 @@ class Executor(Routing, Callbacks):
         if record is None or record.leaving or record.gone:
             return
         record.leaving = record.gone = True
-        log.error("fail-safe call=%s: caller sent to %s", call, self.fallback)
+        log.error("fail-safe call=%s server=%s: caller sent to %s",
+                  call, record.server, self.fallback)  # fmt: skip
         self.menus.forget(call)
         self._post(ev.CallerHungUp(self._now(), call))
         self._chain(call, lambda: self._fail_safe(record))
 
     async def _fail_safe(self, record: Call) -> None:
         await self._hang_up_legs(record)
-        if record.id not in self._kept:
-            await self._to_fallback(record)
-        await self._release_bridges(record)
-        self._forget(record)
+        if record.id in self._kept:
+            await self._release_bridges(record)
+            self._forget(record)
+        else:
+            await self._send_on(record, None)
 
     async def _release(self, record: Call, *, hang_up_caller: bool) -> None:
         await self._hang_up_legs(record)
@@ -419,7 +443,11 @@ class Executor(Routing, Callbacks):
 
     def _chain(self, call: str, step: Step) -> None:
         previous = self._tails.get(call)
-        task = asyncio.get_running_loop().create_task(self._run(call, previous, step))
+        # Its requests go to the call's server (pool.py); a channel without a call (a stray
+        # leg) is on the server of the event that found it, the scope in force here.
+        record = self.calls.get(call)
+        server = record.server if record is not None else current_server()
+        task = asyncio.get_running_loop().create_task(self._run(call, previous, step, server))
         self._tails[call] = task
         task.add_done_callback(lambda done: self._untail(call, done))
 
@@ -427,11 +455,14 @@ class Executor(Routing, Callbacks):
         if self._tails.get(call) is task:
             del self._tails[call]
 
-    async def _run(self, call: str, previous: asyncio.Task[None] | None, step: Step) -> None:
+    async def _run(
+        self, call: str, previous: asyncio.Task[None] | None, step: Step, server: str | None
+    ) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         try:
-            await step()
+            with on_server(server):
+                await step()
         except AriError as exc:
             record = self.calls.get(call)
             if record is None or record.gone:

@@ -14,6 +14,16 @@ changes. An agent is reachable unless the endpoint is `offline` or the agent is
 `unknown` state, or an endpoint Asterisk does not list at all, counts as reachable:
 the originate itself then fails at once (500, agent_unreachable.md) and the core
 handles that as a failed ring. Local endpoints have no state and are always reachable.
+
+Several Asterisk servers: each reports its own endpoint states (resync and events per
+server), and an agent is reachable when the endpoint is `online` on any server (or, as
+with one server, `offline` on none). Not "on the call's server": the core offers an
+agent calls from one set of queues whatever server they arrived on, and a ring on a
+server where the phone is not registered fails at once (500) and passes to the next
+agent, while requiring every server would shut out an agent whose phone registers
+with only some of them. A server that is down keeps its last states until its resync.
+The agent's leg is originated on the caller's server, so the deployment must make
+agents' endpoints dialable from every server (README).
 """
 
 from __future__ import annotations
@@ -69,7 +79,8 @@ class Reachability:
         self._post = post
         self._app = app
         self._now = now
-        self._states: dict[str, str] = {}  # endpoint key -> online/offline/unknown/missing
+        # server -> endpoint key -> online/offline/unknown
+        self._states: dict[str, dict[str, str]] = {}
         self._engaged: set[str] = set()
         self._told: dict[str, bool] = {}  # what the core was last told, by agent (default True)
         self._index: tuple[Mapping[str, HasEndpoint], dict[str, list[str]]] | None = None
@@ -90,8 +101,9 @@ class Reachability:
 
     # -- Asterisk's side ---------------------------------------------------------------------
 
-    async def resync(self) -> None:
-        """Subscribe to the agents' endpoints and read their states (each (re)connect)."""
+    async def resync(self, server: str = "") -> None:
+        """Subscribe to the agents' endpoints and read their states (each (re)connect of
+        `server`, in its scope: the requests go there)."""
         watched = self._watched()
         if not watched:
             return
@@ -102,12 +114,13 @@ class Reachability:
             log.warning("endpoint states unread error=%s: agents stay as they were", exc)
             return
         states = {endpoint_key(f"{e.technology}/{e.resource}"): e.state for e in listed}
+        known = self._states.setdefault(server, {})
         for key in watched:
             if key not in states:
                 # Ringing it will fail with 500 `Allocation failed` (errors.md), which the
                 # core counts against the agent; nothing to watch meanwhile.
-                log.warning("endpoint unknown to asterisk endpoint=%s", key)
-            self._states[key] = states.get(key, "unknown")
+                log.warning("endpoint unknown to asterisk server=%s endpoint=%s", server, key)
+            known[key] = states.get(key, "unknown")
         for agent in self._agents():
             self._tell(agent)
 
@@ -117,8 +130,9 @@ class Reachability:
             return False
         endpoint = event.endpoint
         key = endpoint_key(f"{endpoint.technology}/{endpoint.resource}")
-        self._states[key] = endpoint.state or "unknown"
-        log.info("endpoint state endpoint=%s state=%s", key, endpoint.state)
+        self._states.setdefault(event.server, {})[key] = endpoint.state or "unknown"
+        log.info("endpoint state server=%s endpoint=%s state=%s",
+                 event.server, key, endpoint.state)  # fmt: skip
         for agent in self._agents_of(key):
             self._tell(agent)
         return True
@@ -169,7 +183,8 @@ class Reachability:
         key = endpoint_key(spec.endpoint)
         if key.partition("/")[0] in STATELESS_TECHS:
             return True
-        return self._states.get(key, "unknown") != "offline"
+        states = [known.get(key, "unknown") for known in self._states.values()]
+        return "online" in states or "offline" not in states
 
     def _tell(self, agent: str) -> None:
         reachable = self._should_be(agent)

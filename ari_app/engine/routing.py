@@ -10,12 +10,19 @@ A target (``send``) is then one of:
   then ``CallEnqueued`` with the caller's attributes (the number's, vip, the language
   and the IVR path for the agent's screen);
 * ``ivr`` / ``announcement``: the menus again (out of the holding bridge first);
+* ``agent``: through the core like any queued caller (counted, in queue_log and the
+  interaction row, the agent's state respected): the caller waits with music in the
+  agent's first-choice queue, for that agent only, for `AGENT_WAIT` seconds (rung when
+  the agent is free; waited for while it talks, wraps up or pauses), then for any agent
+  of that queue, in its place in line (``CallEnqueued.agent``). An agent logged out or
+  unreachable is not waited for. An agent in no queue is rung by the dialplan as below.
+  The agent is marked (`AGENT_MARK`) for a restarted engine, which keeps waiting;
 * ``hangup``; ``dialplan``: ARI ``continue`` to context,exten,priority (or label);
-* ``voicemail`` / ``number`` / ``agent``: ``continue`` to `TARGETS_CONTEXT`, extension
-  ``voicemail``/``number``/``agent``, with ``CC_TARGET`` naming the mailbox, the number or
-  the agent's endpoint: ARI cannot run ``VoiceMail()`` or ``Dial()`` itself, and the
-  dialplan keeps the trunk and caller-id rules. ``continue`` leaves Stasis with only a
-  StasisEnd (hold_mute_variables_continue.md).
+* ``voicemail`` / ``number``: ``continue`` to `TARGETS_CONTEXT`, extension
+  ``voicemail``/``number`` (``agent`` for an agent in no queue), with ``CC_TARGET``
+  naming the mailbox, the number or the agent's endpoint: ARI cannot run ``VoiceMail()``
+  or ``Dial()`` itself, and the dialplan keeps the trunk and caller-id rules.
+  ``continue`` leaves Stasis with only a StasisEnd (hold_mute_variables_continue.md).
 
 ``Routing`` is a part of ``Executor`` (its base class), as ``OnHold`` is of the core's
 ``Router``.
@@ -29,14 +36,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ari_app.client import AriError
+from ari_app.client import AriConnectionError, AriError
+from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
+from ari_app.client.pool import AriUnroutableError
 from ari_app.engine.calls import Call
 from ari_app.engine.entry import VARIABLES, arrival_for
 from ari_app.engine.ivr import Exit
 from ari_app.engine.menus import Menus
 from callcenter.config import Config
 from callcenter.core import events as ev
+from callcenter.core.membership import first_choices
 from callcenter.core.spec import Target, TargetKind
 
 if TYPE_CHECKING:
@@ -46,12 +56,23 @@ log = logging.getLogger(__name__)
 
 TARGETS_CONTEXT = "callcenter-targets"
 """The dialplan context for voicemail, number and agent targets (see the module doc)."""
+AGENT_MARK = "CC_AGENT"
+"""The agent a caller waits for, as ``<agent>@<CC_ENQUEUED_AT>``: a restarted engine
+honours it only for the entry it was made for (a later entry leaves it stale)."""
+AGENT_WAIT = 30.0
+"""Seconds a caller who chose an agent waits for that agent only: as long as the
+shipped dialplan's ``Dial(${CC_TARGET},30)`` rang it before agent targets went through
+the core."""
 MENU_KINDS = (TargetKind.IVR, TargetKind.ANNOUNCEMENT)
 
 
 class Routing:
+    _first_choices: tuple[Config, dict[str, str]] | None = None
+    """Each agent's first-choice queue, for the configuration it was worked out from."""
+
     if TYPE_CHECKING:  # provided by Executor
         channels: Channels
+        bridges: Bridges
         config: Config
         menus: Menus
         interactions: InteractionSink | None
@@ -65,6 +86,9 @@ class Routing:
         async def _to_fallback(self, record: Call) -> None: ...
         async def _release_bridges(self, record: Call) -> None: ...
         def _forget(self, record: Call) -> None: ...
+        def _music_class(self, record: Call) -> str | None: ...
+        @staticmethod
+        async def _quietly(request: Awaitable[None]) -> None: ...
 
     # -- arrival ----------------------------------------------------------------------------
 
@@ -126,12 +150,15 @@ class Routing:
                 record.channel, "CHANNEL(language)", lang))  # fmt: skip
         self.send(record, exit.target)
 
-    async def _enqueue(self, record: Call, queue: str, now: float | None = None) -> None:
-        """Into a holding bridge with music, then the core's line."""
+    async def _enqueue(
+        self, record: Call, queue: str, now: float | None = None, *, agent: str = ""
+    ) -> None:
+        """Into a holding bridge with music, then the core's line (for ``agent`` only, at
+        first, when given)."""
         if record.gone or record.leaving:
             return
         now = self._now() if now is None else now
-        record.queue = queue
+        self.requeued(record, queue)  # from another queue: this one's music
         channel = record.channel
         marks = [
             # Read back after a restart to rebuild the line in its order (issue 3, part 4).
@@ -141,11 +168,35 @@ class Routing:
         ]
         if record.ivr_path and record.lang:
             marks.append(self.channels.set_variable(channel, "CC_LANG", record.lang))
+        if agent:  # the agent it waits for, tied to this entry (recovery.py: wanted_agent)
+            marks.append(self.channels.set_variable(channel, AGENT_MARK, f"{agent}@{now:.3f}"))
         await asyncio.gather(self._hold(record), *marks)
         if record.gone or record.leaving:
             return
+        wait = AGENT_WAIT if agent else 0.0
         self._post(ev.CallEnqueued(now, record.id, queue, record.number,
-                                   dict(record.attributes), record.priority))  # fmt: skip
+                                   dict(record.attributes), record.priority,
+                                   agent=agent, agent_wait=wait))  # fmt: skip
+
+    def requeued(self, record: Call, queue: str) -> None:
+        """A waiting caller now waits in ``queue`` (a supervisor's move, an overflow to a
+        queue) without leaving its holding bridge: that queue's music from now on. Its
+        prompts follow by themselves (the core schedules the new queue's)."""
+        before = self._music_class(record)
+        record.queue = queue
+        if record.holding is not None and self._music_class(record) != before:
+            self._chain(record.id, lambda: self._restart_music(record))
+
+    async def _restart_music(self, record: Call) -> None:
+        holding = record.holding
+        if holding is None or record.gone:
+            return  # a booked callback (no channel), or not in a holding bridge (yet)
+        # Stop, then start: stopping hangs up the bridge's hidden announcer channel and
+        # starting makes a new one, playing the class asked for. A start on a bridge that
+        # plays already reuses its announcer (res_ari's stasis_app_bridge_moh_channel);
+        # the traces do not show whether that switches the class, a new announcer does.
+        await self._quietly(self.bridges.stop_moh(holding))
+        await self.bridges.start_moh(holding, self._music_class(record))
 
     # -- targets -----------------------------------------------------------------------------
 
@@ -153,6 +204,13 @@ class Routing:
         """Send a caller in Stasis on to ``target`` (None: the engine's fallback)."""
         if target is not None and target.kind is TargetKind.QUEUE:
             self._chain(record.id, lambda: self._enqueue(record, target.value))
+        elif (
+            target is not None
+            and target.kind is TargetKind.AGENT
+            and (queue := self._agent_queue(target.value))
+        ):
+            log.info("for agent call=%s agent=%s queue=%s", record.id, target.value, queue)
+            self._chain(record.id, lambda: self._enqueue(record, queue, agent=target.value))
         elif target is not None and target.kind in MENU_KINDS:
             if record.holding is not None:  # from a queue: out of the music first
                 self._chain(record.id, lambda: self._unhold(record))
@@ -161,8 +219,51 @@ class Routing:
             record.leaving = True
             self._chain(record.id, lambda: self._send_on(record, target))
 
+    def _agent_queue(self, agent: str) -> str | None:
+        """Where a caller for ``agent`` waits: the agent's first-choice queue (None: the
+        agent is in no queue, or unknown)."""
+        config = self.config
+        if self._first_choices is None or self._first_choices[0] is not config:
+            self._first_choices = (config, first_choices(config.routing_spec()))
+        return self._first_choices[1].get(agent)
+
     async def _send_on(self, record: Call, target: Target | None) -> None:
         """Out of Stasis: hung up, or on into the dialplan."""
+        try:
+            await self._hand_off(record, target)
+        except (AriConnectionError, AriUnroutableError) as exc:
+            self._strand(record, target, exc)
+            return
+        await self._release_bridges(record)
+        self._forget(record)
+
+    def _strand(self, record: Call, target: Target | None, exc: AriError) -> None:
+        """The caller could not be sent on: its server is unreachable. The call stays
+        known (music on hold goes on in Asterisk), so that the server's resync sends it
+        again (`resend`) instead of finding a known channel and leaving it there."""
+        record.stranded, record.resend = True, target
+        log.warning("caller not sent on call=%s server=%s target=%s error=%s: "
+                    "again at the reconnect", record.id, record.server, target, exc)  # fmt: skip
+
+    def resend(self, record: Call, *, caller_there: bool = True) -> None:
+        """Send a stranded caller on again: its server is back (and the caller hung up
+        meanwhile unless ``caller_there``: then only the call's bridges are left)."""
+        if not record.stranded:
+            return
+        record.stranded = False
+        if caller_there:
+            log.info("caller sent on again call=%s target=%s", record.id, record.resend)
+            self._chain(record.id, lambda: self._send_on(record, record.resend))
+            return
+
+        async def gone() -> None:
+            await self._release_bridges(record)
+            self._forget(record)
+
+        log.info("stranded caller gone while disconnected call=%s", record.id)
+        self._chain(record.id, gone)
+
+    async def _hand_off(self, record: Call, target: Target | None) -> None:
         kind = target.kind if target is not None else None
         if target is None:
             await self._to_fallback(record)
@@ -180,8 +281,6 @@ class Routing:
             await self._to_targets_context(record, target)
         else:
             await self._to_fallback(record)
-        await self._release_bridges(record)
-        self._forget(record)
 
     async def _to_targets_context(self, record: Call, target: Target) -> None:
         value = target.value

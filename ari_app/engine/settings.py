@@ -6,10 +6,24 @@
     ari_password = "change me"
     login_agents = ["1001", "1002"]
 
+Several Asterisk servers (each call is controlled on the server it arrived on) are
+listed instead of the single ``ari_url``/``ari_user``/``ari_password``/``server_name``:
+
+    [[ari_servers]]
+    name = "east"                      # letters, digits, - and _; unique
+    url = "http://10.0.0.1:8088"
+    user = "callcenter"                # optional, default callcenter
+    password = "change me"             # required
+
 Every key can also come from ``CALLCENTER_<KEY>`` (``CALLCENTER_ARI_PASSWORD``, ...;
-``CALLCENTER_LOGIN_AGENTS`` is comma-separated). The settings file is the ``path``
-given, else ``$CALLCENTER_SETTINGS`` when set. There is no default password: ARI
-with a guessable secret is a telephone line for anyone who finds it.
+``CALLCENTER_LOGIN_AGENTS`` is comma-separated). ``CALLCENTER_ARI_SERVERS`` is
+``name=url,name=url``, each server's password in ``CALLCENTER_ARI_PASSWORD_<NAME>`` (and
+its user, if not callcenter, in ``CALLCENTER_ARI_USER_<NAME>``), ``<NAME>`` upper-cased
+with ``-`` as ``_``: ``CALLCENTER_ARI_PASSWORD_EAST``. That variable also gives the
+password of a server the file lists without one, keeping secrets out of the file.
+The settings file is the ``path`` given, else ``$CALLCENTER_SETTINGS`` when set. There
+is no default password: ARI with a guessable secret is a telephone line for anyone who
+finds it.
 """
 
 from __future__ import annotations
@@ -36,6 +50,25 @@ class SettingsError(ValueError):
     """Unreadable or invalid settings; the message names the file or variable and key."""
 
 
+class AriServerSettings(BaseModel):
+    """One Asterisk server of ``ari_servers``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    """How logs and events name the server; ``CALLCENTER_ARI_PASSWORD_<NAME>``."""
+    url: str
+    """Its ARI base URL, without ``/ari``."""
+    user: str = "callcenter"
+    password: SecretStr = Field(min_length=1)
+    """Required, no default."""
+
+
+def variable_suffix(server: str) -> str:
+    """``east-2`` -> ``EAST_2``, as in ``CALLCENTER_ARI_PASSWORD_EAST_2``."""
+    return server.upper().replace("-", "_")
+
+
 class EngineSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,12 +76,14 @@ class EngineSettings(BaseModel):
     """Asterisk's ARI base URL, without ``/ari``."""
     ari_user: str = "callcenter"
     """The ari.conf user."""
-    ari_password: SecretStr
-    """The ari.conf password; required, no default."""
+    ari_password: SecretStr = SecretStr("")
+    """The ari.conf password; required (empty is none) unless ``ari_servers`` lists them."""
     ari_app: str = "callcenter"
     """The Stasis application name the dialplan hands calls to."""
     server_name: str = "asterisk"
     """How logs and events name this Asterisk server."""
+    ari_servers: tuple[AriServerSettings, ...] = ()
+    """Several Asterisk servers; when set, the four single-server keys above are unused."""
     database_url: str = "callcenter.db"
     """The store: a SQLite path or a SQLAlchemy URL (``postgresql+asyncpg://...``)."""
     config_dir: str = Field(default_factory=default_config_path)
@@ -92,6 +127,27 @@ class EngineSettings(BaseModel):
     """Seconds the screen pop waits for the store's customer history."""
 
     @model_validator(mode="after")
+    def _ari_complete(self) -> EngineSettings:
+        if not self.ari_servers and not self.ari_password.get_secret_value():
+            raise ValueError("ari_password is required (or list the servers in ari_servers)")
+        seen: set[str] = set()
+        for server in self.ari_servers:
+            key = variable_suffix(server.name)
+            if key in seen:  # the same password variable: names differing in case or -/_
+                raise ValueError(f"ari_servers: server name {server.name!r} is used twice")
+            seen.add(key)
+        return self
+
+    def servers(self) -> tuple[AriServerSettings, ...]:
+        """The Asterisk servers: ``ari_servers``, else the one of the single-server keys."""
+        if self.ari_servers:
+            return self.ari_servers
+        # Constructed, not validated: ``server_name`` has always been free text.
+        return (AriServerSettings.model_construct(name=self.server_name, url=self.ari_url,
+                                                  user=self.ari_user,
+                                                  password=self.ari_password),)  # fmt: skip
+
+    @model_validator(mode="after")
     def _bus_complete(self) -> EngineSettings:
         if self.bus_host is not None and not self.bus_embedded and self.bus_password is None:
             raise ValueError("bus_password is required to connect to an external broker")
@@ -125,6 +181,8 @@ def load_settings(
         raw = env.get(PREFIX + name.upper())
         if raw is not None:
             values[name] = _from_env(name, raw)
+    if "ari_servers" in values:
+        values["ari_servers"] = _server_secrets(values["ari_servers"], env)
     try:
         return EngineSettings.model_validate(values)
     except ValidationError as exc:
@@ -136,10 +194,30 @@ def load_settings(
         raise SettingsError(f"{where}: {problems}") from exc
 
 
+def _server_secrets(servers: Any, env: Mapping[str, str]) -> Any:
+    """Each server's ``CALLCENTER_ARI_PASSWORD_<NAME>`` (and ``_USER_``) over the list's."""
+    if not isinstance(servers, list | tuple):
+        return servers  # the validation names the key
+    merged = []
+    for server in servers:
+        if isinstance(server, dict) and isinstance(server.get("name"), str):
+            suffix = variable_suffix(server["name"])
+            server = dict(server)
+            for key in ("password", "user"):
+                raw = env.get(f"{PREFIX}ARI_{key.upper()}_{suffix}")
+                if raw is not None:
+                    server[key] = raw
+        merged.append(server)
+    return merged
+
+
 def _from_env(name: str, raw: str) -> Any:
     """Lists are comma-separated; ``bus_supervisors`` is ``name=password,...``."""
     if name == "login_agents":
         return raw.split(",") if raw else []
+    if name == "ari_servers":  # name=url,...; passwords from their own variables
+        pairs = (item.partition("=") for item in raw.split(",") if item)
+        return [{"name": server, "url": url} for server, _, url in pairs]
     if name == "bus_supervisors":
         pairs = (item.partition("=") for item in raw.split(",") if item)
         return {user: password for user, _, password in pairs}

@@ -76,6 +76,8 @@ class StasisEvents:
         return self.executor.call_of_customer(channel.id) or ""
 
     def on_event(self, event: ari.AriEvent) -> None:
+        if self._elsewhere(event):
+            return
         for hook in self.hooks:
             if hook(event):
                 return
@@ -96,6 +98,22 @@ class StasisEvents:
                 self._key(event.channel.id, event.digit)
             case _:
                 pass
+
+    def _elsewhere(self, event: ari.AriEvent) -> bool:
+        """An event about a channel whose id is another server's caller's. Servers without
+        their own ``systemname`` in asterisk.conf hand out the same ids (pool.py): such a
+        newcomer goes back to the dialplan (on its server: the event's scope) and its
+        events are dropped; the call already known is left alone."""
+        channel = getattr(event, "channel", None)
+        record = self.calls.calls.get(channel.id) if isinstance(channel, Channel) else None
+        if record is None or record.server == event.server:
+            return False
+        if isinstance(event, ari.StasisStart):
+            log.error("caller id taken on another server call=%s server=%s other=%s: "
+                      "give each Asterisk its own systemname", record.id, event.server,
+                      record.server)  # fmt: skip
+            self.executor.refuse(record.id, event.server)
+        return True
 
     def _key(self, channel: str, digit: str) -> None:
         """A caller's key: the menus', the waiting room's, or nobody's (talking to an agent:
@@ -124,7 +142,8 @@ class StasisEvents:
                           name=channel.caller.name)  # fmt: skip
             record.passed = passed_variables(event.args[2:])
             self.calls.add(record)
-            log.info("caller arrived call=%s exten=%s number=%s", record.id, exten, record.number)
+            log.info("caller arrived call=%s server=%s exten=%s number=%s",
+                     record.id, record.server, exten, record.number)  # fmt: skip
             self.executor.admit(record)
         elif kind == "agent":
             leg = self.calls.leg_of_channel(channel.id)

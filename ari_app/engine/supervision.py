@@ -34,6 +34,7 @@ from ari_app.client import AllocationFailedError, AriError, Snapshot
 from ari_app.client import events as ari
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
+from ari_app.client.pool import current_server, on_server
 from ari_app.engine.calls import new_bridge_id
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class Monitor:
     ended: bool = False
     snooping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set by the snoop's StasisStart: only then may it join a bridge."""
+    server: str | None = field(default_factory=current_server)
+    """The call's server (the scope `monitor` is asked in): the supervisor's phone is rung
+    there, the snoop and the spy bridge live there (pool.py)."""
 
 
 class Supervision:
@@ -97,8 +101,10 @@ class Supervision:
         bridges nobody owns (an engine that died while monitoring) are destroyed."""
         live = {c.id for c in snapshot.channels}
         for item in list(self._by_supervisor.values()):
+            if item.server not in (None, snapshot.server):
+                continue  # another server's: not in this snapshot, and untouched
             if item.channel not in live or (item.snoop is not None and item.snoop not in live):
-                self._spawn(partial(self._end, item))
+                self._spawn(partial(self._end, item), item)
         ours = {m.bridge for m in self._by_supervisor.values()}
         for bridge in snapshot.bridges:
             if bridge.id.startswith(SPY_BRIDGE) and bridge.id not in ours:
@@ -132,11 +138,12 @@ class Supervision:
         item = self._by_supervisor.get(supervisor)
         if item is None:
             raise MonitorError(f"{supervisor} is not monitoring any call")
-        await self._end(item)
+        with on_server(item.server):
+            await self._end(item)
 
     def call_ended(self, call: str) -> None:
         for item in [m for m in self._by_supervisor.values() if m.call == call]:
-            self._spawn(partial(self._end, item))
+            self._spawn(partial(self._end, item), item)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -149,14 +156,14 @@ class Supervision:
         match event:
             case ari.StasisStart() if is_phone and not item.answered:
                 item.answered = True
-                self._spawn(lambda: self._connect(item))
+                self._spawn(lambda: self._connect(item), item)
             case ari.StasisStart() if not is_phone:
                 item.snooping.set()  # the snoop entering the app
             case ari.ChannelDestroyed():
-                self._spawn(lambda: self._end(item))
+                self._spawn(lambda: self._end(item), item)
             case ari.StasisEnd() | ari.ChannelHangupRequest() if not is_phone or item.answered:
                 # An unanswered phone's hang-up request is not its end (stasis.py).
-                self._spawn(lambda: self._end(item))
+                self._spawn(lambda: self._end(item), item)
             case _:
                 pass
         return True
@@ -222,15 +229,17 @@ class Supervision:
 
     # -- tasks ---------------------------------------------------------------------------------
 
-    def _spawn(self, step: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(step))
+    def _spawn(self, step: Callable[[], Awaitable[None]], item: Monitor | None = None) -> None:
+        server = item.server if item is not None else current_server()
+        task = asyncio.get_running_loop().create_task(self._run(step, server))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _run(step: Callable[[], Awaitable[None]]) -> None:
+    async def _run(step: Callable[[], Awaitable[None]], server: str | None) -> None:
         try:
-            await step()
+            with on_server(server):
+                await step()
         except Exception:
             log.exception("monitor step failed")
 

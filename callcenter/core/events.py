@@ -60,7 +60,17 @@ class AgentReachabilityChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallEnqueued(Event):
-    """A caller asks to join a queue (from the IVR, the dialplan or a transfer)."""
+    """A caller asks to join a queue (from the IVR, the dialplan or a transfer).
+
+    ``agent``: the caller asked for this agent (an ``agent:ID`` target): only that agent
+    is offered the caller for ``agent_wait`` seconds, while it is busy or paused too; after
+    that, or at once when the agent is logged out, unreachable or not a member of
+    ``queue``, any agent of the queue takes the caller, which keeps its place in line.
+
+    Restoring after a restart: ``entered`` is the original entry time (the ENTERQUEUE line
+    is stamped with it); ``callback_number`` a booked callback, which joins waiting for
+    its call back (no confirmation, no INFO line again: both were made when it was booked).
+    """
 
     call: str
     queue: str
@@ -69,6 +79,9 @@ class CallEnqueued(Event):
     priority: int = 0
     position: int | None = None  # 1-based place to insert at (behind higher priorities)
     entered: float | None = None  # original entry time, when restoring after a restart
+    callback_number: str = ""  # a booked callback, when restoring after a restart
+    agent: str = ""  # for this agent only, for ``agent_wait`` seconds
+    agent_wait: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +109,18 @@ class AgentNoAnswer(Event):
 
 @dataclass(frozen=True, slots=True)
 class RingFailed(Event):
-    """The agent could not be rung at all (phone unreachable, busy, originate refused)."""
+    """The agent could not be rung at all (phone unreachable, busy, originate refused).
+
+    ``caller_unreachable``: the fault is on the caller's side, not the agent's (the
+    Asterisk server the caller is on cannot be reached): the caller keeps its place but
+    is not offered again before a pause (`UNREACHABLE_RETRY`), so the agents take the
+    callers behind it instead of failing on it round after round.
+    """
 
     call: str
     agent: str
     reason: str = ""
+    caller_unreachable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

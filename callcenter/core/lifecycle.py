@@ -48,6 +48,7 @@ class AgentLifecycle:
             self, caller: Caller, agent: Agent, trigger: AgentTrigger, *, quiet: bool = False
         ) -> None: ...
         def _check_leave_empty(self, agent: Agent) -> None: ...
+        def _stop_waiting_for(self, agent: Agent) -> None: ...
         def _start(self, key: TimerKey, at: float) -> None: ...
         def _cancel(self, key: TimerKey) -> None: ...
 
@@ -109,6 +110,7 @@ class AgentLifecycle:
             self._route_agent(agent)
         else:
             self._check_leave_empty(agent)
+            self._stop_waiting_for(agent)
 
     def _wrapup_finished(self, event: ev.WrapUpFinished) -> None:
         agent = self._agent(event.agent)
@@ -221,6 +223,8 @@ class AgentLifecycle:
                 self._out.append(qlog.remove_member(self.now, member.queue, agent))
         if not agent.available:  # paused, gone, or busy: inuse / wrapup conditions count too
             self._check_leave_empty(agent)
+        if state is AgentState.LOGGED_OUT:
+            self._stop_waiting_for(agent)
 
     def _set_agent(self, agent: Agent, state: AgentState, reachable: bool) -> None:
         """Change an agent's state and phone, keeping queue indexes and condition counts in step."""

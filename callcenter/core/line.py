@@ -50,6 +50,7 @@ class Caller:
     prompt_index: int = 0
     callback_offered: bool = False  # the callback offer was made
     callback_offer_due: bool = False  # it fell due while an agent rang: made back in line
+    wanted: str = ""  # the only agent it may be offered to, for now (CallEnqueued.agent)
 
     def waited(self, now: float) -> float:
         return now - self.entered

@@ -55,6 +55,16 @@ def resolve_members(spec: RoutingSpec) -> Members:
     return members
 
 
+def first_choices(spec: RoutingSpec) -> dict[str, str]:
+    """Each agent's first-choice queue (``Agent.by_priority[0]``), for agents in a queue."""
+    best: dict[str, MemberInfo] = {}
+    for members in resolve_members(spec).values():
+        for agent_id, info in members.items():
+            if agent_id not in best or info.priority < best[agent_id].priority:
+                best[agent_id] = info
+    return {agent_id: info.queue for agent_id, info in best.items()}
+
+
 def apply_members(spec: RoutingSpec, agents: dict[str, Agent], queues: dict[str, Queue]) -> None:
     """Give agents and queues the configuration's memberships.
 

@@ -33,7 +33,10 @@ Design rules:
   offers the call on the agent's console first and rings the phone on
   ``AgentAccepted`` (``_accepted``); a supervisor moves a waiting caller to another
   queue keeping its first entry time (``_moved``); an agent's transfer ends the
-  agent's part with BLINDTRANSFER / ATTENDEDTRANSFER (``_transferred``).
+  agent's part with BLINDTRANSFER / ATTENDEDTRANSFER (``_transferred``); a caller
+  that asked for one agent (an IVR option ``agent:ID``) waits for that agent only,
+  for a while, then for any agent of the queue (``_want``); a caller restored after
+  a restart keeps its entry time and its booked callback (``_enqueued``).
 
 The router is one class in parts: this module handles callers, rings, timers
 and routing; ``lifecycle.AgentLifecycle`` the agents' side (log in, pause,
@@ -70,7 +73,11 @@ from callcenter.core.states import (
 from callcenter.core.timers import TimerKey, TimerKind
 from callcenter.core.waiting import expected_wait
 
-__all__ = ["Router", "RoutingError"]
+__all__ = ["UNREACHABLE_RETRY", "Router", "RoutingError"]
+
+UNREACHABLE_RETRY = 5.0
+"""Seconds a caller whose own side could not be reached (its Asterisk server down) is
+not offered again: one failed ring per pause, not a loop of them (`ev.RingFailed`)."""
 
 
 class Router(AgentLifecycle, OnHold):
@@ -215,8 +222,28 @@ class Router(AgentLifecycle, OnHold):
         caller.original_position = position
         self.calls[caller.call] = caller
         queue.stats.offered += 1
-        self._out.append(qlog.enter_queue(self.now, caller, position))
+        # A caller restored after a restart entered long ago: its line says when.
+        self._out.append(qlog.enter_queue(caller.entered, caller, position))
+        if event.callback_number:  # a booking restored: it waits for its call back
+            caller.callback_number = event.callback_number
+            caller.callback_offered = True
+            self._call_transition(caller, CallTrigger.CALLBACK)
+        if event.agent:
+            self._want(queue, caller, event.agent, event.agent_wait)
         self._joined(queue, caller, position, since=caller.entered)
+
+    def _want(self, queue: Queue, caller: Caller, agent_id: str, wait: float) -> None:
+        """The caller asked for one agent (``CallEnqueued.agent``): only that agent for
+        ``wait`` seconds. Not waited for at all when it cannot take calls from this queue
+        today (logged out, phone unreachable, not a member): any agent then, at once."""
+        agent = self.agents.get(agent_id)
+        if (
+            agent is None or agent.state is AgentState.LOGGED_OUT or not agent.reachable
+            or agent_id not in queue.members or wait <= 0
+        ):  # fmt: skip
+            return
+        caller.wanted = agent_id
+        self._start(TimerKey(TimerKind.AGENT_WAIT, caller.call), self.now + wait)
 
     def _joined(self, queue: Queue, caller: Caller, position: int, *, since: float) -> None:
         """The caller is in ``queue``'s line: its timers (max wait counted from ``since``),
@@ -228,7 +255,7 @@ class Router(AgentLifecycle, OnHold):
                         qlog.exit_empty(self.now, caller, position))  # fmt: skip
             return
         waited = caller.waited(self.now)
-        if spec.max_wait is not None:
+        if spec.max_wait is not None and not caller.callback_number:  # a booking waits on
             self._start(TimerKey(TimerKind.MAX_WAIT, caller.call), since + spec.max_wait)
         callback = spec.callback
         if (
@@ -279,6 +306,7 @@ class Router(AgentLifecycle, OnHold):
         old.line.remove(caller)
         self._cancel_call_timers(caller)
         caller.queue = target.spec.name
+        caller.wanted = ""  # the supervisor's choice: any agent of the new queue
         caller.tried.clear()  # a new line, new agents: a new round
         caller.not_before = 0.0
         caller.priority = target.caller_priority(caller)
@@ -353,9 +381,12 @@ class Router(AgentLifecycle, OnHold):
         self._ring_ended(event.call, event.agent, counted=True, cancel=False)
 
     def _ring_failed(self, event: ev.RingFailed) -> None:
-        self._ring_ended(event.call, event.agent, counted=False, cancel=False)
+        pause = UNREACHABLE_RETRY if event.caller_unreachable else 0.0
+        self._ring_ended(event.call, event.agent, counted=False, cancel=False, pause=pause)
 
-    def _ring_ended(self, call: str, agent_id: str, *, counted: bool, cancel: bool) -> None:
+    def _ring_ended(
+        self, call: str, agent_id: str, *, counted: bool, cancel: bool, pause: float = 0.0
+    ) -> None:
         caller = self.calls.get(call)
         agent = self.agents.get(agent_id)
         if caller is None or agent is None or agent_id not in caller.ringing:
@@ -372,7 +403,7 @@ class Router(AgentLifecycle, OnHold):
                 agent.no_answer_streak = 0  # back from the pause, the agent gets `limit` chances
         caller.tried.add(agent_id)  # passed over for the rest of this round
         self._end_ring(caller, agent, trigger)
-        self._settle_unanswered(caller)
+        self._settle_unanswered(caller, pause=pause)
         self._route_freed()
 
     def _end_ring(
@@ -412,8 +443,9 @@ class Router(AgentLifecycle, OnHold):
         for agent_id in sorted(caller.ringing):
             self._end_ring(caller, self.agents[agent_id], AgentTrigger.RING_CANCELLED)
 
-    def _settle_unanswered(self, caller: Caller, *, retry: bool = True) -> None:
-        """Nobody rings for the caller any more: back in line after the retry pause."""
+    def _settle_unanswered(self, caller: Caller, *, retry: bool = True, pause: float = 0.0) -> None:
+        """Nobody rings for the caller any more: back in line after the retry pause
+        (at least ``pause``)."""
         if caller.ringing or caller.state is not CallState.RINGING:
             return
         queue = self.queues[caller.queue]
@@ -428,8 +460,9 @@ class Router(AgentLifecycle, OnHold):
             self._leave(caller, cmd.LeaveReason.LEAVE_EMPTY, queue.spec.overflow,
                         qlog.exit_empty(self.now, caller, self._position(caller)))  # fmt: skip
             return
-        if retry and queue.spec.retry > 0:
-            caller.not_before = self.now + queue.spec.retry
+        wait = max(queue.spec.retry if retry else 0.0, pause)
+        if wait > 0:
+            caller.not_before = self.now + wait
             self._start(TimerKey(TimerKind.RETRY, caller.call), caller.not_before)
         else:
             self._route_caller(queue, caller)
@@ -541,6 +574,9 @@ class Router(AgentLifecycle, OnHold):
                 self._time_out(caller)
         elif kind is TimerKind.CALLBACK_OFFER:
             self._callback_offer_fell_due(queue, caller)
+        elif kind is TimerKind.AGENT_WAIT:
+            caller.wanted = ""  # waited long enough for that agent: any agent now
+            self._route_caller(queue, caller)
         elif caller.state is CallState.WAITING:
             self._announce(kind, queue, caller)
 
@@ -644,6 +680,16 @@ class Router(AgentLifecycle, OnHold):
                 for caller in [c for c in queue.line if c.state is CallState.WAITING]:
                     line = qlog.exit_empty(self.now, caller, self._position(caller))
                     self._leave(caller, cmd.LeaveReason.LEAVE_EMPTY, queue.spec.overflow, line)
+
+    def _stop_waiting_for(self, agent: Agent) -> None:
+        """The agent logged out or its phone became unreachable: callers waiting for it
+        (``Caller.wanted``) take any agent of their queue now, not at the end of the wait."""
+        for member in agent.by_priority:
+            queue = self.queues[member.queue]
+            for caller in [c for c in queue.line if c.wanted == agent.id]:
+                caller.wanted = ""
+                self._cancel(TimerKey(TimerKind.AGENT_WAIT, caller.call))
+                self._route_caller(queue, caller)
 
     # -- lookups ------------------------------------------------------------------------------
 

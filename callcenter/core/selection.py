@@ -17,7 +17,8 @@ could take.
 
 A member is eligible for a caller when the caller has waited the member's delay,
 the member's tier is open (``tier_wait``), and the member's skills meet the
-queue's requirement for the caller's waiting time.
+queue's requirement for the caller's waiting time; a caller that asked for one
+agent (``Caller.wanted``) has only that agent eligible, until it stops waiting for it.
 
 Rounds: a caller passes over the agents it rang without an answer in its current
 round (``Caller.tried``) while any other eligible agent is free, in both
@@ -54,6 +55,8 @@ class Offer:
 
 
 def eligible(queue: Queue, member: MemberInfo, agent: Agent, caller: Caller, now: float) -> bool:
+    if caller.wanted and caller.wanted != agent.id:
+        return False
     waited = now - caller.entered + TIME_TOLERANCE
     if waited < member.delay:
         return False
@@ -70,6 +73,12 @@ def agents_for(
 
     Agents tried in this round come only when no other eligible agent is free.
     """
+    if caller.wanted:  # one agent only: a look-up, not a walk of the free members
+        agent = agents.get(caller.wanted)
+        member = queue.members.get(caller.wanted)
+        if agent is None or member is None or not agent.available:
+            return []
+        return [agent] if eligible(queue, member, agent, caller, now) else []
     if caller.tried:
         chosen = _choose(queue, caller, agents, now, rng, skip=caller.tried)
         if chosen:

@@ -15,6 +15,7 @@ class TimerKind(StrEnum):
     ANNOUNCE = "announce"  # position / expected wait announcement for `call`
     PROMPT = "prompt"  # periodic prompt for `call`
     CALLBACK_OFFER = "callback_offer"  # offer `call` a callback
+    AGENT_WAIT = "agent_wait"  # `call` stops waiting for the agent it asked for
 
 
 class TimerKey(NamedTuple):

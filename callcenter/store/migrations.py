@@ -111,6 +111,11 @@ def _create_desk_tables(conn: Connection) -> None:
     )
 
 
+def _create_booked_callbacks_table(conn: Connection) -> None:
+    """Booked callbacks, kept for a restarted engine (see step 3 on step 1)."""
+    schema.metadata.create_all(conn, tables=[schema.booked_callbacks], checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tables: interactions, legs, queue_log, agents, customers", _create_tables),
     Migration(2, "view queue_log_realtime", _create_queue_log_realtime_view),
@@ -118,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "table: accounts", _create_accounts_table),
     Migration(5, "table: outages", _create_outages_table),
     Migration(6, "tables: tickets, ticket_events, scheduled_callbacks", _create_desk_tables),
+    Migration(7, "table: booked_callbacks", _create_booked_callbacks_table),
 )
 
 LATEST = MIGRATIONS[-1].version

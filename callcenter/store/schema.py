@@ -330,3 +330,24 @@ scheduled_callbacks = Table(
     Index(None, "status", "due_at"),
     Index(None, "agent", "due_at"),
 )
+
+# A caller who chose the queue's callback keeps the place in line with no channel: the
+# booking lives only in the engine, so it is kept here too, from the booking until an
+# agent takes it or it leaves the line, for a restarted engine to put back in line
+# (ari_app/engine/bookings.py). ``attributes`` is the caller's routing data as JSON.
+booked_callbacks = Table(
+    "booked_callbacks",
+    metadata,
+    Column("call_id", String, primary_key=True),
+    Column("server", String, nullable=False),  # the Asterisk the caller called
+    Column("queue", String, nullable=False),
+    Column("number", String, nullable=False),  # to call back
+    Column("caller_number", String, nullable=False, server_default=""),
+    Column("caller_name", Text, nullable=False, server_default=""),
+    Column("exten", String, nullable=False, server_default=""),  # the number dialed
+    Column("lang", String),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("attributes", Text, nullable=False, server_default="{}"),
+    _time("entered", nullable=False),  # first entry in line: the place kept
+    _time("booked_at", nullable=False),
+)

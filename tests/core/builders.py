@@ -239,8 +239,10 @@ class Replay:
     def no_answer(self, call: str, agent_id: str) -> Outcome:
         return self.feed(ev.AgentNoAnswer(self.now, call, agent_id))
 
-    def ring_failed(self, call: str, agent_id: str, reason: str = "busy") -> Outcome:
-        return self.feed(ev.RingFailed(self.now, call, agent_id, reason))
+    def ring_failed(
+        self, call: str, agent_id: str, reason: str = "busy", *, caller_unreachable: bool = False
+    ) -> Outcome:
+        return self.feed(ev.RingFailed(self.now, call, agent_id, reason, caller_unreachable))
 
     def caller_hangs_up(self, call: str) -> Outcome:
         return self.feed(ev.CallerHungUp(self.now, call))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from callcenter.core import commands as cmd
+from callcenter.core.router import UNREACHABLE_RETRY
 from callcenter.core.spec import EmptyCondition, Strategy
 from callcenter.core.states import AgentState, CallState
 from callcenter.core.timers import TimerKey, TimerKind
@@ -196,6 +197,38 @@ def test_phone_that_fails_does_not_keep_the_caller_from_a_ready_agent() -> None:
     out = r.wait(5)
 
     assert out.rings == [("c1", "1002")]
+
+
+def test_caller_whose_server_is_down_waits_in_place_while_the_agent_serves_the_next() -> None:
+    """Its Asterisk server unreachable, the head caller cannot be rung (the originate goes
+    to its server): without a pause, ``retry: 0`` would offer it again at once, round
+    after round, and the caller behind would wait for nothing."""
+    r = ringing(retry=0)
+    r.login("1001")
+    r.calls("c1", "c2")
+
+    out = r.ring_failed("c1", "1001", "server down", caller_unreachable=True)
+
+    assert out.rings == [("c2", "1001")]
+    assert r.state("1001") is RINGING
+    assert r.line() == ["c1", "c2"]  # kept its place
+    r.answer("c2", "1001")
+    r.login("1002")  # free, but c1 is not offered before the pause is over
+    assert r.state("1002") is READY
+
+    out = r.wait(UNREACHABLE_RETRY)
+
+    assert out.rings == [("c1", "1002")]
+
+
+def test_failed_ring_on_the_agents_side_keeps_the_queues_retry() -> None:
+    r = ringing(retry=0)
+    r.login("1001", "1002")
+    r.call("c1")
+
+    out = r.ring_failed("c1", "1001", "unreachable")
+
+    assert out.rings == [("c1", "1002")]  # at once: nothing wrong with the caller
 
 
 def test_limit_zero_never_auto_pauses() -> None:

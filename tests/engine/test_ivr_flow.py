@@ -138,13 +138,13 @@ async def test_closed_announcement_is_heard_in_full_despite_keys(tmp_path: Path)
         assert rig.engine.executor.voice.speaking(caller.id) is False
 
 
+# Option 7 (agent:1002) goes through the core: tests/engine/test_ivr_agent.py.
 @pytest.mark.parametrize(
     ("key", "where", "target"),
     [
         ("3", ("selfservice", "authenticity", 1), None),
         ("5", ("callcenter-targets", "voicemail", 1), "box@callcenter"),
         ("6", ("callcenter-targets", "number", 1), "13800138000"),
-        ("7", ("callcenter-targets", "agent", 1), "PJSIP/1002"),
     ],
 )
 async def test_options_into_the_dialplan(
