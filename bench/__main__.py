@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import agi, bus, load, routing, wallboard
+from bench import agi, asterisk, bus, load, routing, wallboard
 
 P99_TARGET_US = 50.0
 SCALING_TARGET = 3.0
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer decisions (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=("routing", "agi", "wallboard", "bus", "load"),
+        choices=("routing", "agi", "wallboard", "bus", "load", "asterisk"),
         help="run one benchmark (default: all)",
     )
     args = parser.parse_args(argv)
@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             load.print_figures(figures_load)
             _print_targets_of(figures_load)
+    if args.only in (None, "asterisk"):
+        # A real Asterisk side by side with app_queue; skipped (with the reason) without one.
+        figures_ast = asterisk.run(quick=args.quick)
+        results["asterisk"] = figures_ast
+        if not args.json:
+            print(asterisk.describe(figures_ast))
+            if "targets" in figures_ast:
+                _print_targets_of(figures_ast)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -86,11 +94,9 @@ def _print_routing(figures: list[routing.Figures], decisions: int) -> None:
     _print_targets(_checks(figures))
 
 
-def _print_agi(figures: dict[str, object]) -> None:
+def _print_agi(figures: dict[str, Any]) -> None:
     print("\n" + agi.describe(figures))
-    targets = figures["targets"]
-    assert isinstance(targets, dict)
-    _print_targets(targets)
+    _print_targets_of(figures)
 
 
 def _print_targets_of(figures: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from ari_app.client import AriClient, AriEvent, Bridge
 from callcenter.core.commands import Announce
 from tests.asterisk.agi_server import VIP_NUMBER
 from tests.asterisk.ari import EventLog, originate_caller
-from tests.asterisk.engine_rig import AUTO, BUSY, NOANSWER, Site, agents_config, engine_site
+from tests.asterisk.engine_rig import AUTO, BUSY, CONFIG, NOANSWER, Site, agents_config, engine_site
 from tests.asterisk.rig import Asterisk
 
 pytestmark = pytest.mark.asterisk
@@ -617,12 +617,26 @@ async def test_callback_keeps_the_place_then_rings_the_agent_then_the_customer(
         assert "CONNECT" in verbs
 
 
+PATIENT_SALES = CONFIG.replace(
+    'ring_timeout: 2\n    retry: 0\n    members: ["1001", "1002", "1003"]',
+    'ring_timeout: 20\n    retry: 0\n    members: ["1001", "1002", "1003"]',
+)
+"""CONFIG with 20 s for a sales agent to answer, for tests about something else than ring
+timeouts. With 2 s, an answer that takes that long on a loaded machine (load averages of 40
+on the shared 2-core machine during full runs) crosses the core's ring timer: the timer's
+event is handled first, the offer ends (RINGNOANSWER), the leg the engine already saw
+answered is hung up and the agent paused as missed, so the caller is never bridged.
+Reproduced with a ring timeout set to the phone's answer delay (0.2 s): "leg answered,
+never bridged, RINGNOANSWER" in 2 of 40 calls."""
+assert PATIENT_SALES != CONFIG
+
+
 async def test_vip_found_by_the_fastagi_lookup_is_served_before_an_earlier_caller(
     engine_asterisk: Asterisk, engine_callers: App, tmp_path: Path
 ) -> None:
     """The dialplan's caller_lookup (FastAGI) leaves CC_VIP and CC_LANG on the channel; the
     engine reads them on arrival: priority and language for the queue."""
-    async with engine_site(engine_asterisk, tmp_path, engine_callers) as site:
+    async with engine_site(engine_asterisk, tmp_path, engine_callers, PATIENT_SALES) as site:
         router = site.engine.router
         earlier = await originate_caller(site.callers, "800", caller_number="5550800")
         # In line once the core has it (the holding bridge comes just before).
