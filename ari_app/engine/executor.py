@@ -109,6 +109,7 @@ class Executor(Routing, Callbacks):
         self._post = post
         self._now = now
         self._tails: dict[str, asyncio.Task[None]] = {}
+        self._resends: dict[str, asyncio.TimerHandle] = {}
         self.voice = Voice(channels, playbacks, self._chain, self.fail)
         self.menus = Menus(self.voice, self._menu_exit, self.fail)
         self.waiting = WaitingRoom(self.voice, post, now, self._hang_up_kept)
@@ -480,6 +481,9 @@ class Executor(Routing, Callbacks):
             await asyncio.wait(list(self._tails.values()))
 
     async def aclose(self) -> None:
+        for timer in self._resends.values():
+            timer.cancel()
+        self._resends.clear()
         tasks = list(self._tails.values())
         for task in tasks:
             task.cancel()

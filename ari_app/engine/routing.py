@@ -36,11 +36,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ari_app.client import AriConnectionError, AriError
+from ari_app.client import AriConnectionError, AriError, AriNotFoundError
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
 from ari_app.client.pool import AriUnroutableError
-from ari_app.engine.calls import Call
+from ari_app.engine.calls import Call, CallTable
 from ari_app.engine.entry import VARIABLES, arrival_for
 from ari_app.engine.ivr import Exit
 from ari_app.engine.menus import Menus
@@ -64,14 +64,20 @@ AGENT_WAIT = 30.0
 shipped dialplan's ``Dial(${CC_TARGET},30)`` rang it before agent targets went through
 the core."""
 MENU_KINDS = (TargetKind.IVR, TargetKind.ANNOUNCEMENT)
+RESEND_AFTER = 5.0
+"""Seconds before a caller that could not be sent on (its server unreachable) is sent
+again, in case the server only timed out and no reconnect (resync) comes."""
 
 
 class Routing:
     _first_choices: tuple[Config, dict[str, str]] | None = None
     """Each agent's first-choice queue, for the configuration it was worked out from."""
+    _resends: dict[str, asyncio.TimerHandle]
+    """Stranded callers' next attempt to send them on, by call (`_strand`)."""
 
     if TYPE_CHECKING:  # provided by Executor
         channels: Channels
+        calls: CallTable
         bridges: Bridges
         config: Config
         menus: Menus
@@ -234,21 +240,29 @@ class Routing:
         except (AriConnectionError, AriUnroutableError) as exc:
             self._strand(record, target, exc)
             return
+        except AriNotFoundError:  # hung up meanwhile: nothing left to send on
+            log.info("caller gone before being sent on call=%s", record.id)
         await self._release_bridges(record)
         self._forget(record)
 
     def _strand(self, record: Call, target: Target | None, exc: AriError) -> None:
         """The caller could not be sent on: its server is unreachable. The call stays
-        known (music on hold goes on in Asterisk), so that the server's resync sends it
-        again (`resend`) instead of finding a known channel and leaving it there."""
+        known (music on hold goes on in Asterisk) and is sent again (`resend`) at the
+        server's resync, or after `RESEND_AFTER` if the server only timed out, instead
+        of a known channel being left in Stasis with nobody serving it."""
         record.stranded, record.resend = True, target
         log.warning("caller not sent on call=%s server=%s target=%s error=%s: "
-                    "again at the reconnect", record.id, record.server, target, exc)  # fmt: skip
+                    "again in %.0f s or at the reconnect",
+                    record.id, record.server, target, exc, RESEND_AFTER)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        self._resends[record.id] = loop.call_later(RESEND_AFTER, lambda: self.resend(record))
 
     def resend(self, record: Call, *, caller_there: bool = True) -> None:
         """Send a stranded caller on again: its server is back (and the caller hung up
         meanwhile unless ``caller_there``: then only the call's bridges are left)."""
-        if not record.stranded:
+        if (timer := self._resends.pop(record.id, None)) is not None:
+            timer.cancel()
+        if not record.stranded or self.calls.get(record.id) is not record:
             return
         record.stranded = False
         if caller_there:

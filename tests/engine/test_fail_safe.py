@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from ari_app.client import AriConnectionError
+from ari_app.engine import routing
 from callcenter.core import events as ev
 from sim import Answer
 from tests.engine.conftest import Rig
@@ -69,6 +71,35 @@ async def test_request_error_on_one_call_sends_it_to_the_fallback(
     doomed.append(f"queue-{caller.id}")
     await rig.until(lambda: left_for(rig, caller.id) == "callcenter-fallback")
     await complete_a_call(rig)
+
+
+async def test_fail_safe_that_cannot_reach_asterisk_is_tried_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback's ``continue`` times out (the server slow, the websocket still up, so
+    no resync comes): the caller is not left in Stasis on music; it is sent again."""
+    monkeypatch.setattr(routing, "RESEND_AFTER", 0.3)
+    executor = rig.engine.executor
+    send_on = executor.channels.continue_in_dialplan
+    timeouts = [1]
+
+    async def timing_out(*args: Any, **kwargs: Any) -> Any:
+        if timeouts:
+            timeouts.pop()
+            raise AriConnectionError("POST /continue: TimeoutError()")
+        return await send_on(*args, **kwargs)
+
+    monkeypatch.setattr(executor.channels, "continue_in_dialplan", timing_out)
+    caller = rig.ast.inject_caller("800", args=("inbound", "800"))
+    await rig.until(lambda: caller.id in rig.engine.router.calls)
+    executor.fail(caller.id)
+    await rig.until(lambda: timeouts == [])
+    record = executor.calls.get(caller.id)
+    assert record is not None
+    assert record.stranded  # still known, still on music
+
+    await rig.until(lambda: left_for(rig, caller.id) == "callcenter-fallback")
+    await rig.until(lambda: caller.id not in rig.engine.calls.calls)
 
 
 async def test_malformed_event_is_dropped_and_calls_go_on(rig: Rig) -> None:
