@@ -7,7 +7,9 @@ settles in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import textwrap
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from ari_app.engine import Engine, EngineSettings
 from callcenter.config import load_config
 from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
-from sim import Endpoints, SimAsterisk, SimServer
+from sim import Endpoints, SimAsterisk, SimServer, Sounds
 
 CONFIG = """\
 pause_reasons:
@@ -92,28 +94,43 @@ class Rig:
         return [line.verb for line in await self.store.queue_log(call=call)]
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def engine_rig(
+    tmp_path: Path,
+    config: str = CONFIG,
+    *,
+    sounds: Sounds | None = None,
+    now: Callable[[], float] | None = None,
+    poll: float = 0.05,
+) -> AsyncIterator[Rig]:
+    """The engine on a fresh simulator with `config`, a SQLite store in `tmp_path` that
+    also takes the interaction facts (recordings, IVR paths), and `now` as its clock."""
     conf = tmp_path / "conf"
     conf.mkdir()
-    (conf / "center.yaml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
-    config = load_config(conf)
-    ast = SimAsterisk(endpoints=Endpoints())
+    (conf / "center.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
+    ast = SimAsterisk(endpoints=Endpoints(), sounds=sounds)
     server = await SimServer(ast).start()
     settings = EngineSettings(
         ari_url=server.url,
         ari_password=SecretStr("secret"),
         config_dir=str(conf),
-        config_poll_interval=0.05,
+        config_poll_interval=poll,
     )
     async with (
         await Store.open(tmp_path / "cc.db") as store,
         StoreWriter(store, flush_interval=0.01) as writer,
     ):
-        engine = Engine(settings, config, journal=Journal(writer))
+        engine = Engine(settings, load_config(conf), journal=Journal(writer), now=now or time.time)
+        engine.executor.interactions = writer
         await engine.start(connect_timeout=5)
         try:
             yield Rig(ast, engine, store, writer)
         finally:
             await engine.stop()
             await server.close()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with engine_rig(tmp_path) as made:
+        yield made

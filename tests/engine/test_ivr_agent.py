@@ -6,19 +6,15 @@ rung by the dialplan (``callcenter-targets,agent``)."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from ari_app.engine import Engine, EngineSettings, routing
-from callcenter.config import load_config
-from callcenter.store import Store, StoreWriter
+from ari_app.engine import Engine, routing
 from callcenter.store.journal import Journal
-from sim import Answer, Endpoints, SimAsterisk, SimServer, Sounds
-from tests.engine.conftest import Rig
+from sim import Answer, Sounds
+from tests.engine.conftest import Rig, engine_rig
 from tests.engine.test_ivr_flow import ended_at, started
 from tests.engine.test_restart import kill
 from tests.engine.voice_rig import bridge_of
@@ -49,27 +45,8 @@ WELCOME = "sound:hotline/welcome"
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "center.yaml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
-    ast = SimAsterisk(endpoints=Endpoints(), sounds=Sounds({}, default=0.05))
-    server = await SimServer(ast).start()
-    settings = EngineSettings(
-        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf),
-        config_poll_interval=0,
-    )  # fmt: skip
-    async with (
-        await Store.open(tmp_path / "cc.db") as store,
-        StoreWriter(store, flush_interval=0.01) as writer,
-    ):
-        engine = Engine(settings, load_config(conf), journal=Journal(writer))
-        engine.executor.interactions = writer
-        await engine.start(connect_timeout=5)
-        try:
-            yield Rig(ast, engine, store, writer)
-        finally:
-            await engine.stop()
-            await server.close()
+    async with engine_rig(tmp_path, CONFIG, sounds=Sounds({}, default=0.05), poll=0) as made:
+        yield made
 
 
 async def choose(rig: Rig, key: str) -> str:

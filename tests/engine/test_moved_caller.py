@@ -7,23 +7,17 @@ The simulator's REST requests are recorded (``POST /bridges/{id}/moh`` with its
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 import sim.routes
 import sim.server
-from ari_app.engine import Engine, EngineSettings
-from callcenter.config import load_config
 from callcenter.core import events as ev
-from callcenter.store import Store, StoreWriter
-from callcenter.store.journal import Journal
-from sim import Endpoints, SimAsterisk, SimServer, Sounds
-from tests.engine.conftest import Rig
+from sim import SimAsterisk, Sounds
+from tests.engine.conftest import Rig, engine_rig
 from tests.engine.voice_rig import bridge_of, heard, queued
 
 CONFIG = """\
@@ -62,27 +56,9 @@ MohRequest = tuple[str, str | None]  # bridge, mohClass (None: a stop)
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "center.yaml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
-    ast = SimAsterisk(endpoints=Endpoints(), sounds=Sounds({}, default=0.05))
-    server = await SimServer(ast).start()
-    settings = EngineSettings(
-        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf),
-        config_poll_interval=0,
-    )  # fmt: skip
-    async with (
-        await Store.open(tmp_path / "cc.db") as store,
-        StoreWriter(store, flush_interval=0.01) as writer,
-    ):
-        engine = Engine(settings, load_config(conf), journal=Journal(writer))
-        await engine.start(connect_timeout=5)
-        try:
-            yield Rig(ast, engine, store, writer)
-        finally:
-            await engine.stop()
-            await server.close()
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with engine_rig(tmp_path, CONFIG, sounds=Sounds({}, default=0.05), poll=0) as made:
+        yield made
 
 
 @pytest.fixture

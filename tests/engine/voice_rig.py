@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import textwrap
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from ari_app.engine import Engine, EngineSettings
-from callcenter.config import load_config
-from callcenter.store import Store, StoreWriter
-from callcenter.store.journal import Journal
-from sim import Endpoints, SimAsterisk, SimServer, Sounds
-from tests.engine.conftest import Rig
+from sim import Sounds
+from tests.engine.conftest import Rig, engine_rig
 
 CONFIG = """\
 pause_reasons:
@@ -112,29 +105,12 @@ OPEN = dt.datetime(2026, 11, 27, 4, 0, tzinfo=dt.UTC)
 
 @contextlib.asynccontextmanager
 async def voice_rig(tmp_path: Path, *, at: dt.datetime = OPEN) -> AsyncIterator[Rig]:
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "center.yaml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
-    config = load_config(conf)
-    ast = SimAsterisk(endpoints=Endpoints(), sounds=Sounds(LONG, default=0.05))
-    server = await SimServer(ast).start()
-    settings = EngineSettings(
-        ari_url=server.url, ari_password=SecretStr("secret"), config_dir=str(conf),
-        config_poll_interval=0,
-    )  # fmt: skip
     offset = at.timestamp() - time.time()
-    async with (
-        await Store.open(tmp_path / "cc.db") as store,
-        StoreWriter(store, flush_interval=0.01) as writer,
-    ):
-        engine = Engine(settings, config, journal=Journal(writer), now=lambda: time.time() + offset)
-        engine.executor.interactions = writer
-        await engine.start(connect_timeout=5)
-        try:
-            yield Rig(ast, engine, store, writer)
-        finally:
-            await engine.stop()
-            await server.close()
+    sounds = Sounds(LONG, default=0.05)
+    async with engine_rig(
+        tmp_path, CONFIG, sounds=sounds, now=lambda: time.time() + offset, poll=0
+    ) as rig:
+        yield rig
 
 
 def heard(rig: Rig, channel: str) -> list[str]:
