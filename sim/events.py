@@ -46,6 +46,16 @@ class EventBus:
         self.log.append(event)
         sink(json.dumps(event))
 
+    def stamped(self, message: Json, app: str) -> Json:
+        """A message sent outside the event stream (a REST answer on the socket), stamped
+        as Asterisk stamps every message it sends there."""
+        return {
+            **message,
+            "application": app,
+            "timestamp": ari_time(self._clock.wall()),
+            "asterisk_id": ASTERISK_ID,
+        }
+
     def _stamp(self, type_: str, app: str, fields: dict[str, Any]) -> Json:
         return {
             "type": type_,

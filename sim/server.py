@@ -3,6 +3,11 @@
 A small HTTP/1.1 server on asyncio streams (keep-alive, Content-Length bodies) with
 websockets' sans-I/O protocol for the upgrade, so an event emitted while a request is
 handled is written to the socket before that request's response.
+
+The websocket also takes REST requests, as Asterisk 22.4 and later do ("REST over
+Websocket", res/ari/ari_websocket_requests.c): each ``RESTRequest`` text frame is handled
+in turn and answered by a ``RESTResponse`` event; the error answers are Asterisk
+22.10.1's (tests/asterisk/test_socket_requests.py checks them on a live one).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -152,7 +158,9 @@ class SimServer:
                     protocol.receive_eof()
                     break
                 protocol.receive_data(data)
-                protocol.events_received()
+                for frame in protocol.events_received():
+                    if isinstance(frame, Frame) and frame.opcode is Opcode.TEXT:
+                        sink(json.dumps(self._socket_request(app, bytes(frame.data))))
                 flush()
                 if protocol.close_expected():
                     break  # the close handshake is done: the handler closes the TCP side
@@ -160,6 +168,85 @@ class SimServer:
                     await writer.drain()
         finally:
             self.ast.bus.disconnect(app, sink)
+
+    def _socket_request(self, app: str, data: bytes) -> dict[str, Any]:
+        """One ``RESTRequest`` frame's ``RESTResponse`` (parse_rest_request_msg): the
+        checks in Asterisk's order; the answer names the uri only once it was read."""
+        try:
+            request = json.loads(data)
+        except ValueError:
+            return self._answer(app, {}, 400, "Failed to parse request message JSON", None)
+        if not isinstance(request, dict):
+            request = {}
+        known = {k: request.get(k) for k in ("request_id", "transaction_id")}
+
+        def refuse(message: str) -> dict[str, Any]:
+            return self._answer(app, known, 400, "Bad request", {"message": message})
+
+        if not request.get("type"):
+            return refuse("No 'type' property.")
+        if request["type"] != "RESTRequest":
+            return refuse("Unknown request type.")
+        uri = request.get("uri")
+        if not isinstance(uri, str) or not uri:
+            return refuse("Empty or missing 'uri' property.")
+        path, _, query_text = uri.partition("?")
+        known["uri"] = path  # without its query
+        method = request.get("method")
+        if method not in ("GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"):
+            return refuse("Unknown or missing 'method' property.")
+        params: dict[str, Any] = dict(parse_qsl(query_text, keep_blank_values=True))
+        pairs = request.get("query_strings") or []
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) for p in pairs
+        ):
+            return refuse("Unable to parse 'query_strings' array.")
+        params.update({p["name"]: str(p.get("value", "")) for p in pairs})
+        text = request.get("message_body")
+        if isinstance(text, str) and text:
+            kind = request.get("content_type")
+            if not kind:
+                return refuse("No 'content_type' for 'message_body'.")
+            if kind == "application/x-www-form-urlencoded":
+                params.update(parse_qsl(text, keep_blank_values=True))
+            elif kind == "application/json":
+                try:
+                    body = json.loads(text)
+                except ValueError:
+                    return refuse("Unable to parse 'message_body' as 'application/json'.")
+                if isinstance(body, dict):
+                    params.update(body)  # body fields work like query parameters
+            else:
+                return refuse("Unknown content type.")
+        if path.startswith("/"):
+            # The first path segment is empty: Asterisk stops at its root (no methods).
+            status, reply = 405, {"message": "Invalid method"}
+        elif path.endswith("/"):
+            hint = f"ARI URLs do not end with a slash. Try /ari/{path.rstrip('/')}"
+            status, reply = 404, {"message": hint}
+        else:
+            status, reply = dispatch(self.ast, method, "/ari/" + path, params)
+        return self._answer(app, known, status, _REASONS.get(status, "Error"), reply)
+
+    def _answer(
+        self, app: str, known: dict[str, Any], status: int, reason: str, reply: Any
+    ) -> dict[str, Any]:
+        def text(key: str) -> str:
+            value = known.get(key)
+            return value if isinstance(value, str) else ""
+
+        answer: dict[str, Any] = {
+            "type": "RESTResponse",
+            "transaction_id": text("transaction_id"),
+            "request_id": text("request_id"),
+            "status_code": status,
+            "reason_phrase": reason,
+            "uri": text("uri"),
+        }
+        if reply is not None:  # 204: neither
+            answer["content_type"] = "application/json"
+            answer["message_body"] = json.dumps(reply, separators=(",", ":"))
+        return self.ast.bus.stamped(answer, app)
 
 
 def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:

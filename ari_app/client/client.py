@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from ari_app.client.backoff import Backoff
@@ -28,6 +28,7 @@ from ari_app.client.events import ApplicationReplaced, AriEvent, parse_event
 from ari_app.client.media import Playbacks, Recordings
 from ari_app.client.models import Bridge, Channel
 from ari_app.client.rest import AriRest, AriServer
+from ari_app.client.socket_requests import SocketRequests, takes_socket_requests
 from ari_app.client.system import Applications, AsteriskSystem, DeviceStates, Endpoints
 
 log = logging.getLogger(__name__)
@@ -144,22 +145,86 @@ class AriClient:
             open_timeout=ka.open_timeout,
             proxy=None,
         ) as ws:
-            log.info("ari events connected server=%s", self.server.name)
+            socket = await self._socket_requests()
+            log.info("ari events connected server=%s requests=%s",
+                     self.server.name, "websocket" if socket else "http")  # fmt: skip
+            if socket:
+                self.rest.socket = SocketRequests(ws.send, timeout=self.rest.timeout)
+            try:
+                return await self._stream(ws)
+            finally:
+                if self.rest.socket is not None:
+                    self.rest.socket.close("the events websocket closed")
+                    self.rest.socket = None
+
+    async def _stream(self, ws: ClientConnection) -> bool:
+        """Resync while the socket is read, then deliver the events, held ones first.
+
+        The socket is read from the start because the resync's own requests may be
+        answered on it; the events that arrive meanwhile are held and delivered after
+        the resync, so nothing falls between the snapshot and the first live event."""
+        held: list[str] = []
+        live = False
+
+        async def read() -> bool:
+            try:
+                async for message in ws:
+                    socket = self.rest.socket
+                    if isinstance(message, str) and socket and socket.answered(message):
+                        continue
+                    if not live:
+                        held.append(message if isinstance(message, str) else message.decode())
+                    elif await self._handle(message):
+                        return True
+                return False
+            finally:  # requests waiting for an answer get none now
+                if self.rest.socket is not None:
+                    self.rest.socket.close("the events websocket closed")
+
+        reader = asyncio.create_task(read())
+        try:
             await self._resync()
-            self.connected.set()
-            async for message in ws:
-                event = parse_event(message, self.server.name)
-                if event is None:
-                    continue
-                await self._deliver(event)
-                if isinstance(event, ApplicationReplaced):
-                    # The other socket now gets the events and ours gets nothing more;
-                    # reconnecting would steal the app back (reconnect.md).
-                    log.warning("ari app replaced server=%s app=%s", *self._names())
-                    self.replaced = True
+            while held:
+                if await self._handle(held.pop(0)):
                     return True
-        log.warning("ari events closed server=%s", self.server.name)
+            live = True  # no await since the last look at `held`: nothing slips by
+            self.connected.set()
+            replaced = await reader
+        finally:
+            reader.cancel()
+        if not replaced:
+            log.warning("ari events closed server=%s", self.server.name)
         return True
+
+    async def _handle(self, message: str | bytes) -> bool:
+        """Deliver one event; True when it says another websocket took the app."""
+        event = parse_event(message, self.server.name)
+        if event is None:
+            return False
+        await self._deliver(event)
+        if isinstance(event, ApplicationReplaced):
+            # The other socket now gets the events and ours gets nothing more;
+            # reconnecting would steal the app back (reconnect.md).
+            log.warning("ari app replaced server=%s app=%s", *self._names())
+            self.replaced = True
+            return True
+        return False
+
+    async def _socket_requests(self) -> bool:
+        """Send writes on the websocket? ``auto`` asks Asterisk's version (over HTTP:
+        an Asterisk without the feature ignores a request frame, it does not refuse it)."""
+        mode = self.server.requests
+        if mode != "auto":
+            return mode == "websocket"
+        try:
+            info = await self.asterisk.info("system")
+        except AriError as exc:
+            log.warning("ari version unknown server=%s error=%r: requests over http",
+                        self.server.name, exc)  # fmt: skip
+            return False
+        system = info.get("system") if isinstance(info, dict) else None
+        version = system.get("version") if isinstance(system, dict) else None
+        return isinstance(version, str) and takes_socket_requests(version)
 
     async def _resync(self) -> None:
         channels, bridges = await asyncio.gather(self.channels.list(), self.bridges.list())

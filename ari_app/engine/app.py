@@ -64,7 +64,7 @@ class Engine:
         self.router = Router(config.routing_spec(), now=now())
         self.pool = AriPool([
             AriClient(AriServer(s.name, s.url, s.user, s.password.get_secret_value(),
-                                settings.ari_app),
+                                settings.ari_app, settings.ari_requests),
                       on_event=self._on_event, on_resync=self._on_resync)
             for s in settings.servers()
         ])  # fmt: skip

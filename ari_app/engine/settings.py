@@ -32,7 +32,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -84,6 +84,10 @@ class EngineSettings(BaseModel):
     """How logs and events name this Asterisk server."""
     ari_servers: tuple[AriServerSettings, ...] = ()
     """Several Asterisk servers; when set, the four single-server keys above are unused."""
+    ari_requests: Literal["auto", "websocket", "http"] = "auto"
+    """Where the engine's ARI writes go: on the events websocket (Asterisk 20.14, 21.9,
+    22.4 and later; a fraction of an HTTP request's CPU on both sides), over HTTP, or
+    ``auto``: the websocket where each server's version has it. Reads are always HTTP."""
     database_url: str = "callcenter.db"
     """The store: a SQLite path or a SQLAlchemy URL (``postgresql+asyncpg://...``)."""
     config_dir: str = Field(default_factory=default_config_path)

@@ -8,10 +8,11 @@ import asyncio
 import textwrap
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from ari_app.engine import Engine, EngineSettings, serve
-from ari_app.engine.settings import load_settings
+from ari_app.engine.settings import SettingsError, load_settings
 from callcenter.config import load_config
 from callcenter.store import Store
 from sim import Answer, CallerId, Endpoints, SimAsterisk, SimServer
@@ -79,6 +80,15 @@ def test_outbound_context_and_transfer_ring_timeout_are_settings() -> None:
     assert (defaults.outbound_context, defaults.transfer_ring_timeout) == (
         "callcenter-outbound", 30,
     )  # fmt: skip
+
+
+def test_where_ari_writes_go_is_a_setting_checked_by_name() -> None:
+    assert load_settings(environ={"CALLCENTER_ARI_PASSWORD": "x"}).ari_requests == "auto"
+    chosen = load_settings(environ={"CALLCENTER_ARI_PASSWORD": "x",
+                                    "CALLCENTER_ARI_REQUESTS": "http"})  # fmt: skip
+    assert chosen.ari_requests == "http"
+    with pytest.raises(SettingsError, match="ari_requests"):
+        load_settings(environ={"CALLCENTER_ARI_PASSWORD": "x", "CALLCENTER_ARI_REQUESTS": "udp"})
 
 
 async def test_call_control_and_callbacks_dial_out_through_the_configured_context(
