@@ -130,12 +130,12 @@ class Driver:
     """Agent legs hung up twice (404 the second time), see `observe`."""
     _hung_up: set[str] = field(default_factory=set)
 
-    def observe(self, method: str, path: str, query: dict[str, str], status: int) -> None:
-        """A REST request the simulator just answered (the engine sends appArgs in the
-        query string, channels.py)."""
+    def observe(self, method: str, path: str, params: dict[str, Any], status: int) -> None:
+        """A REST request the simulator just answered (the engine sends appArgs as a
+        query parameter, channels.py)."""
         self.requests += 1
         if method == "POST" and path == "/ari/channels":
-            self._originated(query.get("appArgs", ""))
+            self._originated(str(params.get("appArgs", "")))
         elif method == "POST" and path.endswith("/continue"):
             self.errors["caller sent to the fallback"] += 1
         if method == "DELETE" and "/cc-leg-" in path:
@@ -182,9 +182,9 @@ class ObservedServer(SimServer):
         super().__init__(ast, password=password)
         self.driver = driver
 
-    def _rest(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
-        status, body = super()._rest(method, path, query, raw)
-        self.driver.observe(method, path, query, status)
+    def dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        status, body = super().dispatch(method, path, params)
+        self.driver.observe(method, path, params, status)
         return status, body
 
 

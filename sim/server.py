@@ -116,6 +116,10 @@ class SimServer:
             if isinstance(body, dict):
                 # Body fields work like query parameters (hold_mute_variables_continue).
                 params.update(body)
+        return self.dispatch(method, path, params)
+
+    def dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        """Every request, over HTTP or on the websocket (a subclass may watch them)."""
         return dispatch(self.ast, method, path, params)
 
     async def _websocket(
@@ -225,7 +229,7 @@ class SimServer:
             hint = f"ARI URLs do not end with a slash. Try /ari/{path.rstrip('/')}"
             status, reply = 404, {"message": hint}
         else:
-            status, reply = dispatch(self.ast, method, "/ari/" + path, params)
+            status, reply = self.dispatch(method, "/ari/" + path, params)
         return self._answer(app, known, status, _REASONS.get(status, "Error"), reply)
 
     def _answer(
