@@ -22,8 +22,11 @@ class EventBus:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._sinks: dict[str, Sink] = {}
+        self._allowed: dict[str, list[str]] = {}
+        self._disallowed: dict[str, list[str]] = {}
         self.log: list[Json] = []
-        """Every event delivered, in order (tests read it)."""
+        """Every event raised for a connected app, in order, whether or not its event
+        filter let it through to the socket (tests read it)."""
 
     def connect(self, app: str, sink: Sink) -> None:
         old = self._sinks.get(app)
@@ -44,7 +47,42 @@ class EventBus:
             return
         event = self._stamp(type_, app, fields)
         self.log.append(event)
-        sink(json.dumps(event))
+        if self.passes(app, type_):
+            sink(json.dumps(event))
+
+    def set_filter(self, app: str, spec: Json) -> bool:
+        """``PUT /applications/{app}/eventFilter`` (res/stasis/app.c,
+        app_event_filter_set): an empty spec clears both lists, a list left out is kept,
+        each entry needs a ``type``. False (nothing changed) when the spec is malformed."""
+        lists = {"disallowed": self._disallowed, "allowed": self._allowed}
+        if not spec:
+            for kept in lists.values():
+                kept.pop(app, None)
+            return True
+        chosen: dict[str, list[str]] = {}
+        for key in lists:
+            if key not in spec:
+                continue
+            entries = spec[key]
+            if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("type"), str) and e["type"]
+                for e in entries
+            ):
+                return False
+            chosen[key] = [e["type"] for e in entries]
+        for key, types in chosen.items():
+            lists[key][app] = types
+        return True
+
+    def filter_of(self, app: str) -> tuple[list[str], list[str]]:
+        """(allowed, disallowed) event types, as ``GET /applications/{app}`` lists them."""
+        return list(self._allowed.get(app, [])), list(self._disallowed.get(app, []))
+
+    def passes(self, app: str, type_: str) -> bool:
+        """Does ``app``'s filter let a message of ``type_`` through (stasis_app_event_allowed:
+        disallowed wins; an empty allowed list allows all)? Answers to requests too."""
+        allowed = self._allowed.get(app)
+        return type_ not in self._disallowed.get(app, ()) and (not allowed or type_ in allowed)
 
     def stamped(self, message: Json, app: str) -> Json:
         """A message sent outside the event stream (a REST answer on the socket), stamped

@@ -332,10 +332,12 @@ def _endpoint_get(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Rep
 
 def _application(ast: SimAsterisk, name: str) -> dict[str, Any]:
     channel_ids, bridge_ids = ast.subscribed_ids(name)
+    allowed, disallowed = ast.bus.filter_of(name)
     return {
         "name": name, "channel_ids": channel_ids, "bridge_ids": bridge_ids,
         "endpoint_ids": endpoints.endpoint_ids(ast, name), "device_names": [],
-        "events_allowed": [], "events_disallowed": [],
+        "events_allowed": [{"type": t} for t in allowed],
+        "events_disallowed": [{"type": t} for t in disallowed],
     }  # fmt: skip
 
 
@@ -354,6 +356,17 @@ def _application_get(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> 
 @route("POST", "/applications/{name}/subscription")
 def _subscribe(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
     endpoints.subscribe(ast, m["name"], p.get("eventSource"))
+    return 200, _application(ast, m["name"])
+
+
+@route("PUT", "/applications/{name}/eventFilter")
+def _event_filter(ast: SimAsterisk, m: dict[str, str], p: dict[str, Any]) -> Reply:
+    # The body is the filter (its keys arrive as parameters, server.py).
+    if not ast.bus.connected(m["name"]):
+        raise AriError(404, "Application not found")
+    spec: dict[str, Any] = {key: p[key] for key in ("allowed", "disallowed") if key in p}
+    if not ast.bus.set_filter(m["name"], spec):
+        raise AriError(400, "Invalid format definition")
     return 200, _application(ast, m["name"])
 
 

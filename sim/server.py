@@ -164,7 +164,9 @@ class SimServer:
                 protocol.receive_data(data)
                 for frame in protocol.events_received():
                     if isinstance(frame, Frame) and frame.opcode is Opcode.TEXT:
-                        sink(json.dumps(self._socket_request(app, bytes(frame.data))))
+                        answer = self._socket_request(app, bytes(frame.data))
+                        if self.ast.bus.passes(app, "RESTResponse"):
+                            sink(json.dumps(answer))
                 flush()
                 if protocol.close_expected():
                     break  # the close handshake is done: the handler closes the TCP side

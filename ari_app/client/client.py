@@ -19,12 +19,18 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
+from websockets.protocol import State
 
 from ari_app.client.backoff import Backoff
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
 from ari_app.client.errors import AriError
-from ari_app.client.events import ApplicationReplaced, AriEvent, parse_event
+from ari_app.client.events import (
+    UNREAD_EVENT_TYPES,
+    ApplicationReplaced,
+    AriEvent,
+    parse_event,
+)
 from ari_app.client.media import Playbacks, Recordings
 from ari_app.client.models import Bridge, Channel
 from ari_app.client.rest import AriRest, AriServer
@@ -76,6 +82,18 @@ def events_url(server: AriServer) -> str:
     )
     path = parts.path.rstrip("/") + "/ari/events"
     return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+def write_frames(ws: ClientConnection, frames: list[str]) -> None:
+    """Text frames onto ``ws`` in one write, past ``ws.send()``, which writes each frame by
+    itself. What ``send()`` also does is kept: refusing a socket that is not open. Its
+    pause while the socket's buffer is full is not: requests are few and small."""
+    protocol = ws.protocol
+    if protocol.state is not State.OPEN:
+        raise ConnectionError(f"the events websocket is {protocol.state.name.lower()}")
+    for frame in frames:
+        protocol.send_text(frame.encode())
+    ws.transport.write(b"".join(protocol.data_to_send()))
 
 
 class AriClient:
@@ -149,7 +167,9 @@ class AriClient:
             log.info("ari events connected server=%s requests=%s",
                      self.server.name, "websocket" if socket else "http")  # fmt: skip
             if socket:
-                self.rest.socket = SocketRequests(ws.send, timeout=self.rest.timeout)
+                self.rest.socket = SocketRequests(
+                    lambda frames: write_frames(ws, frames), timeout=self.rest.timeout
+                )
             try:
                 return await self._stream(ws)
             finally:
@@ -183,6 +203,7 @@ class AriClient:
 
         reader = asyncio.create_task(read())
         try:
+            await self._filter_events()
             await self._resync()
             while held:
                 if await self._handle(held.pop(0)):
@@ -209,6 +230,16 @@ class AriClient:
             self.replaced = True
             return True
         return False
+
+    async def _filter_events(self) -> None:
+        """Ask Asterisk not to send the event types nobody reads (about half of a call's:
+        every ChannelVarset, ChannelDialplan, ...): Asterisk still makes them, but neither
+        writes them to the socket nor keeps us reading them. Asked at every connect: the
+        filter lives on the app object, which a reconnect may find gone and made anew."""
+        try:
+            await self.applications.filter(self.server.app, disallowed=UNREAD_EVENT_TYPES)
+        except (AriError, ValueError) as exc:  # an old Asterisk (before 16.3): all come
+            log.warning("ari event filter refused server=%s error=%r", self.server.name, exc)
 
     async def _socket_requests(self) -> bool:
         """Send writes on the websocket? ``auto`` asks Asterisk's version (over HTTP:

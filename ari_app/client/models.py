@@ -6,6 +6,8 @@ so a model built from a trace or a REST response never fails on a missing option
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -108,6 +110,9 @@ class Application(AriModel):
     bridge_ids: tuple[str, ...] = ()
     endpoint_ids: tuple[str, ...] = ()
     device_names: tuple[str, ...] = ()
+    events_allowed: tuple[dict[str, Any], ...] = ()
+    """The app's event filter (``eventFilter``): ``{"type": ...}`` entries."""
+    events_disallowed: tuple[dict[str, Any], ...] = ()
 
 
 class Variable(AriModel):

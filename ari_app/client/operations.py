@@ -21,6 +21,8 @@ class Operation:
     path: str
     query: frozenset[str] = frozenset()
     body: frozenset[str] = frozenset()
+    whole_body: str = ""
+    """A body parameter that *is* the body (``eventFilter``'s ``filter``), not a key of it."""
 
     def url_path(self, params: dict[str, str]) -> str:
         # Ids are quoted whole: a device name such as `Custom:agent/1001` is one segment.
@@ -160,6 +162,11 @@ APPLICATIONS_GET = _op("applications.get", "GET", "/applications/{applicationNam
 APPLICATIONS_SUBSCRIBE = _op(
     "applications.subscribe", "POST", "/applications/{applicationName}/subscription", "eventSource"
 )
+APPLICATIONS_FILTER = Operation(
+    "applications.filter", "PUT", "/applications/{applicationName}/eventFilter",
+    body=frozenset({"filter"}), whole_body="filter",
+)  # fmt: skip
+OPERATIONS[APPLICATIONS_FILTER.name] = APPLICATIONS_FILTER
 APPLICATIONS_UNSUBSCRIBE = _op(
     "applications.unsubscribe",
     "DELETE",

@@ -114,6 +114,8 @@ class AriRest:
             raise ValueError(f"{op.name} does not take {sorted(undeclared)}")
         sent_query = {k: query_value(v) for k, v in query.items() if v is not None}
         sent_body = {k: v for k, v in body.items() if v is not None} or None
+        if op.whole_body and sent_body is not None:
+            sent_body = sent_body[op.whole_body]
         path = op.url_path(params or {})
         if self.socket is not None and op.method != "GET":
             return await self.socket.request(op.method, path, sent_query, sent_body)

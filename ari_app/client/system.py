@@ -69,6 +69,23 @@ class Applications:
         data = await self._rest.call(ops.APPLICATIONS_SUBSCRIBE, params, query)
         return Application.model_validate(data)
 
+    async def filter(
+        self,
+        name: str,
+        *,
+        allowed: Sequence[str] | None = None,
+        disallowed: Sequence[str] | None = None,
+    ) -> Application:
+        """Which event types Asterisk sends the app: ``allowed`` only (empty: all), never
+        ``disallowed``; a list left out is kept as it was (Asterisk's res/stasis/app.c)."""
+        chosen = {"allowed": allowed, "disallowed": disallowed}
+        spec = {key: [{"type": t} for t in types] for key, types in chosen.items()
+                if types is not None}  # fmt: skip
+        data = await self._rest.call(
+            ops.APPLICATIONS_FILTER, {"applicationName": name}, body={"filter": spec}
+        )
+        return Application.model_validate(data)
+
     async def unsubscribe(self, name: str, event_sources: str | Sequence[str]) -> Application:
         params = {"applicationName": name}
         query = {"eventSource": event_sources}

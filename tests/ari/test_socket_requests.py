@@ -16,13 +16,21 @@ from ari_app.client.socket_requests import SocketRequests, takes_socket_requests
 
 
 class Wire:
-    """Stands in for the websocket: keeps the frames sent, answers none by itself."""
+    """Stands in for the websocket: keeps the frames written, answers none by itself."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.writes = 0
 
-    async def send(self, text: str) -> None:
-        self.sent.append(json.loads(text))
+    def send(self, frames: list[str]) -> None:
+        self.writes += 1
+        self.sent.extend(json.loads(text) for text in frames)
+
+
+async def _turns() -> None:
+    """Let the requests run up to their answer, and the frames be written (next turn)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def answer(request_id: str, status: int, body: Any = None, **extra: Any) -> str:
@@ -43,8 +51,9 @@ async def test_answers_are_matched_by_request_id_whatever_their_order() -> None:
     second = asyncio.create_task(
         socket.request("POST", "/channels", {"endpoint": "PJSIP/1001"}, {"variables": {"A": "1"}})
     )
-    await asyncio.sleep(0)
+    await _turns()
     assert [frame["uri"] for frame in wire.sent] == ["bridges", "channels"]
+    assert wire.writes == 1  # asked in the same turn of the loop: one write
     assert wire.sent[0]["query_strings"] == [{"name": "type", "value": "mixing"}]
     assert "message_body" not in wire.sent[0]
     assert wire.sent[1]["content_type"] == "application/json"
@@ -62,7 +71,7 @@ async def test_an_error_answer_raises_what_http_would() -> None:
     wire = Wire()
     socket = SocketRequests(wire.send, timeout=5)
     request = asyncio.create_task(socket.request("DELETE", "/channels/nope", {}, None))
-    await asyncio.sleep(0)
+    await _turns()
     socket.answered(answer(wire.sent[0]["request_id"], 404, {"message": "Channel not found"}))
     with pytest.raises(AriNotFoundError, match="Channel not found") as caught:
         await request
@@ -73,7 +82,7 @@ async def test_no_content_is_none() -> None:
     wire = Wire()
     socket = SocketRequests(wire.send, timeout=5)
     request = asyncio.create_task(socket.request("POST", "/channels/c/answer", {}, None))
-    await asyncio.sleep(0)
+    await _turns()
     socket.answered(answer(wire.sent[0]["request_id"], 204))
     assert await request is None
 
@@ -101,7 +110,7 @@ async def test_an_unanswered_request_times_out() -> None:
 async def test_closing_fails_the_requests_in_flight_and_refuses_new_ones() -> None:
     socket = SocketRequests(Wire().send, timeout=5)
     waiting = asyncio.create_task(socket.request("POST", "/channels/c/answer", {}, None))
-    await asyncio.sleep(0)
+    await _turns()
     socket.close("the events websocket closed")
     with pytest.raises(AriConnectionError, match="websocket closed"):
         await asyncio.wait_for(waiting, 1)
@@ -110,7 +119,7 @@ async def test_closing_fails_the_requests_in_flight_and_refuses_new_ones() -> No
 
 
 async def test_a_frame_that_cannot_be_sent_is_a_connection_error() -> None:
-    async def broken(text: str) -> None:
+    def broken(frames: list[str]) -> None:
         raise ConnectionResetError("gone")
 
     socket = SocketRequests(broken, timeout=5)

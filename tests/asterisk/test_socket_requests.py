@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from ari_app.client import AriClient, AriNotFoundError, AriServer
 from ari_app.client.client import events_url
+from ari_app.client.events import UNREAD_EVENT_TYPES
 from tests.asterisk.rig import Asterisk
 from tests.sim import socket_cases
 
@@ -77,6 +78,9 @@ async def test_the_client_sends_writes_on_the_socket_of_a_22_10_asterisk(
         await asyncio.wait_for(client.connected.wait(), 10)
         assert client.rest.socket is not None, "auto did not choose the websocket on 22.10.1"
         assert "requests=websocket" in caplog.text
+        # The event filter set at the connect took, and left the answers through.
+        app = await client.applications.get("cc-socket-client")
+        assert app.events_disallowed == tuple({"type": t} for t in UNREAD_EVENT_TYPES)
         bridge = await client.bridges.create("mixing", name=socket_cases.NAME)
         assert bridge.name == socket_cases.NAME
         # A read goes over HTTP and sees what the socket's write made.

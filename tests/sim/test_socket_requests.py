@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ari_app.client import AriClient, AriConnectionError, AriEvent, AriServer, Snapshot
+from ari_app.client.events import UNREAD_EVENT_TYPES
 from sim import SimAsterisk, SimServer
 from tests.sim import socket_cases
 from tests.sim.conftest import Sim
@@ -100,6 +101,7 @@ async def test_the_client_writes_where_it_is_told(
     try:
         async with asyncio.timeout(2):
             await ours.client.connected.wait()
+        before = len(frames)  # the event filter, at the connect
         bridge = await ours.client.bridges.create("mixing", name=socket_cases.NAME)
         assert ast.bridges[bridge.id].name == socket_cases.NAME
         assert bridge.id in [b.id for b in await ours.client.bridges.list()]  # HTTP
@@ -107,7 +109,7 @@ async def test_the_client_writes_where_it_is_told(
         assert not ast.bridges
         on_socket = requests != "http"
         assert (ours.client.rest.socket is not None) is on_socket
-        assert len(frames) == (2 if on_socket else 0)  # the writes; never the read
+        assert len(frames) - before == (2 if on_socket else 0)  # the writes, not the read
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -159,10 +161,10 @@ async def test_requests_in_flight_fail_at_once_when_the_socket_drops() -> None:
         assert socket is not None
         sent: list[str] = []
 
-        async def swallowed(text: str) -> None:  # never reaches Asterisk: no answer
-            sent.append(text)
+        def swallowed(frames: list[str]) -> None:  # never reaches Asterisk: no answer
+            sent.extend(frames)
 
-        socket._send = swallowed
+        socket._write = swallowed
         request = asyncio.create_task(ours.client.bridges.create("holding"))
         await asyncio.sleep(0.01)
         assert sent
@@ -173,3 +175,47 @@ async def test_requests_in_flight_fail_at_once_when_the_socket_drops() -> None:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await ours.client.aclose()
+
+
+async def test_the_client_asks_asterisk_not_to_send_what_it_does_not_read() -> None:
+    ast = SimAsterisk()
+    server = await SimServer(ast).start()
+    ours = _Client(server, "auto")
+    runner = asyncio.create_task(ours.client.run())
+    try:
+        async with asyncio.timeout(2):
+            await ours.client.connected.wait()
+        allowed, disallowed = ast.bus.filter_of("callcenter")
+        assert (allowed, disallowed) == ([], list(UNREAD_EVENT_TYPES))
+        assert "ChannelVarset" in disallowed
+        assert not set(disallowed) & {"StasisStart", "StasisEnd", "RESTResponse"}
+        caller = ast.inject_caller("800", variables={"CC_LANG": "fr"})
+        async with asyncio.timeout(2):
+            await ours.arrived.wait()
+        await ours.client.channels.set_variable(caller.id, "CC_QUEUE", "sales")  # on the socket
+        raised = [e["type"] for e in ast.bus.log if e.get("channel", {}).get("id") == caller.id]
+        assert "ChannelVarset" in raised  # Asterisk still raises it ...
+        assert "ChannelVarset" not in [e.type for e in ours.events]  # ... but never sends it
+        assert [e.type for e in ours.events] == ["StasisStart"]
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await ours.client.aclose()
+        await server.close()
+
+
+def test_the_simulated_filter_follows_asterisks_rules() -> None:
+    bus = SimAsterisk().bus
+    assert bus.set_filter("app", {"disallowed": [{"type": "ChannelVarset"}]})
+    assert bus.set_filter("app", {"allowed": [{"type": "StasisStart"}, {"type": "ChannelVarset"}]})
+    # Each list given replaces its own; disallowed wins over allowed.
+    assert bus.filter_of("app") == (["StasisStart", "ChannelVarset"], ["ChannelVarset"])
+    assert bus.passes("app", "StasisStart")
+    assert not bus.passes("app", "ChannelVarset")
+    assert not bus.passes("app", "StasisEnd")  # not allowed
+    assert bus.passes("other", "StasisEnd")  # no filter: everything
+    assert not bus.set_filter("app", {"allowed": [{"name": "x"}]})  # each entry needs a type
+    assert not bus.set_filter("app", {"disallowed": "ChannelVarset"})
+    assert bus.filter_of("app") == (["StasisStart", "ChannelVarset"], ["ChannelVarset"])
+    assert bus.set_filter("app", {})  # an empty filter clears both
+    assert bus.filter_of("app") == ([], [])
