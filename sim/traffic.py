@@ -44,6 +44,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ari_app.engine.marks import queued
 from callcenter.bus.client import BusSettings, Received, new_request_id
 from callcenter.bus.schemas import (
     AgentCommand,
@@ -102,6 +103,13 @@ def dialplan_variables(config: Config, dnis: str, *, vip: bool) -> dict[str, str
         "CC_STATUS": "ok",
     }
     return {name: value for name, value in found.items() if value}
+
+
+def _queue_of(channel: Channel) -> str:
+    """The queue a caller waits in: the engine's mark (ari_app/engine/marks.py), else the
+    dialplan's choice (``CC_QUEUE``); "" while in no queue (the menus)."""
+    place = queued(channel.variables)
+    return place.queue if place is not None else channel.variables.get("CC_QUEUE", "")
 
 
 @dataclass
@@ -382,8 +390,8 @@ class TrafficDriver:
         give_up: float | None = None
         offered = False
         while self._in_stasis(channel):
-            if give_up is None and patience is not None and "CC_QUEUE" in channel.variables:
-                give_up = loop.time() + patience  # the engine set CC_QUEUE: in line
+            if give_up is None and patience is not None and _queue_of(channel):
+                give_up = loop.time() + patience  # in line (the dialplan's or the engine's)
             if self._connected_agent(channel) is not None:
                 return
             if accepts_callback and not offered and self._hears(channel, CALLBACK_OFFER):
@@ -399,7 +407,7 @@ class TrafficDriver:
     async def _take_callback(self, channel: Channel, number: str) -> bool:
         """Press the queue's callback key once the offer is heard; a caller asked for a
         number keys it in, ended by ``#`` (ari_app/engine/waiting.py)."""
-        queue = self.config.queues.get(channel.variables.get("CC_QUEUE", ""))
+        queue = self.config.queues.get(_queue_of(channel))
         if queue is None or queue.callback is None:
             return False
         await asyncio.sleep(CALLBACK_THINK)
@@ -432,7 +440,7 @@ class TrafficDriver:
                 other = self._other_party(channel)
                 if other is not None:
                     seen.add(channel.id)
-                    talk = self.talk_time(other.variables.get("CC_QUEUE", "")).draw(rng)
+                    talk = self.talk_time(_queue_of(other)).draw(rng)
                     self.spawn(self._hang_up_later(other, channel, talk))
             seen &= set(self.ast.channels)
             await asyncio.sleep(POLL)

@@ -3,7 +3,8 @@
 One module per concept, as wazo-calld splits a plugin: ``stasis`` (ARI events in),
 ``executor`` (commands out as ARI requests), ``clock`` (timers), ``dispatcher`` (the
 one task that feeds the core), ``calls`` (channels <-> calls and agent legs),
-``entry`` (which queue a caller joins), ``settings``, and ``app`` wiring them.
+``entry`` (which queue a caller joins), ``marks`` (a waiting caller's place, kept on
+its channel for a restarted engine: ``recovery``), ``settings``, and ``app`` wiring them.
 The caller's side: ``entry`` (hours, holidays and the number's target on arrival),
 ``ivr`` (the pure menu machine) and ``menus`` (its ARI adapter), ``voice`` (prompts on
 the caller's channel), ``waiting`` (announcements, prompts and callback offers while

@@ -95,6 +95,7 @@ from ari_app.client.models import Channel
 from ari_app.client.pool import current_server, on_server
 from ari_app.engine.calls import Call, CallTable, new_bridge_id
 from ari_app.engine.entry import VARIABLES, entry_for
+from ari_app.engine.marks import MARK, mark
 from ari_app.engine.reachability import Reachability
 from ari_app.engine.recovery import stasis_args
 from ari_app.engine.settings import OUTBOUND_CONTEXT, TRANSFER_RING_TIMEOUT
@@ -499,11 +500,8 @@ class CallControl:
                 attributes, priority = dict(entry.attributes), entry.priority
         record.queue = queue
         now = self._now()
-        # Read back after a restart, as on arrival (executor._admit).
-        await asyncio.gather(
-            self.channels.set_variable(record.channel, "CC_QUEUE", queue),
-            self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{now:.3f}"),
-        )
+        # Read back after a restart, as on arrival (routing._enqueue): one request.
+        await self.channels.set_variable(record.channel, MARK, mark(queue, priority, now))
         self._post(ev.CallEnqueued(now, record.id, queue, record.number,
                                    attributes, priority, position))  # fmt: skip
 

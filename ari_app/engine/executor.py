@@ -38,6 +38,7 @@ from ari_app.client.pool import AriUnroutableError, current_server, on_server
 from ari_app.engine.callbacks import Callbacks, caller_id
 from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
 from ari_app.engine.clock import TimerClock
+from ari_app.engine.marks import MARK, mark
 from ari_app.engine.menus import Menus
 from ari_app.engine.routing import Routing
 from ari_app.engine.settings import OUTBOUND_CONTEXT
@@ -311,11 +312,10 @@ class Executor(Routing, Callbacks):
             self._chain(record.id, lambda: self._mark(record, queue, entered))
 
     async def _mark(self, record: Call, queue: str, entered: float) -> None:
-        """The queue and entry time a restarted engine restores the caller with."""
-        await asyncio.gather(
-            self.channels.set_variable(record.channel, "CC_QUEUE", queue),
-            self.channels.set_variable(record.channel, "CC_ENQUEUED_AT", f"{entered:.3f}"),
-        )
+        """The queue and entry time a restarted engine restores the caller with (its
+        priority unchanged), in one request (marks.py)."""
+        value = mark(queue, record.priority, entered)
+        await self.channels.set_variable(record.channel, MARK, value)
 
     # -- departures -------------------------------------------------------------------------
 

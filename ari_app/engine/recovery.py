@@ -7,8 +7,10 @@ it does not keep is the engine's view. On each resync snapshot (``GET /channels`
 * **Known calls** (a reconnect of a live engine): a caller or agent leg that vanished
   while no socket was connected is reported gone now; a leg answered meanwhile (its
   StasisStart was lost) is reported answered.
-* **Unknown callers in the app** (a restarted engine), read from the ``CC_*`` variables
-  set on arrival (``CC_QUEUE``, ``CC_PRIORITY``, ``CC_ENQUEUED_AT``):
+* **Unknown callers in the app** (a restarted engine), read from the ``CC_*`` variables:
+  the dialplan's lookups and the engine's mark of the caller's queue, priority and entry
+  time (``CC_QUEUED``, marks.py; or the three variables an engine before it set,
+  ``CC_QUEUE``, ``CC_PRIORITY``, ``CC_ENQUEUED_AT``: a restart right after an upgrade):
 
   - talking to an agent in a mixing bridge: adopted, so a hang-up ends the call
     (COMPLETECALLER / COMPLETEAGENT) and the agent goes on to wrap-up;
@@ -16,7 +18,7 @@ it does not keep is the engine's view. On each resync snapshot (``GET /channels`
     with ``entered``), oldest first, so the line keeps its order and wait times; one
     that waited for the agent it chose (``CC_AGENT``, routing.py) waits for it for what
     is left of ``AGENT_WAIT``;
-  - not yet enqueued (no ``CC_ENQUEUED_AT``): admitted again, as on arrival.
+  - not yet enqueued (no mark): admitted again, as on arrival.
 
 * **Agent legs not answered** (ringing when the engine died, ``cc-leg-*`` outside the
   app) and answered legs without their caller are hung up *before* any agent is offered
@@ -76,6 +78,8 @@ from ari_app.engine.calls import Call, CallTable, Leg
 from ari_app.engine.dispatcher import Dispatcher, Handle
 from ari_app.engine.entry import VARIABLES, entry_for
 from ari_app.engine.executor import Executor
+from ari_app.engine.marks import NAMES as MARK_NAMES
+from ari_app.engine.marks import queued
 from ari_app.engine.routing import AGENT_MARK, AGENT_WAIT
 from callcenter.core import commands as cmd
 from callcenter.core import events as ev
@@ -89,7 +93,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENQUEUED_AT = "CC_ENQUEUED_AT"
 LEG_PREFIX = "cc-leg-"
 BRIDGE_PREFIX = "cc-"
 REPLAYED_VERBS = frozenset({"ENTERQUEUE", "CONNECT"})
@@ -291,13 +294,13 @@ class Recovery:
     async def _read(
         self, channel: Channel, server: str, bridge_of: dict[str, Bridge]
     ) -> Restored | None:
-        names = (*VARIABLES, ENQUEUED_AT, AGENT_MARK)
+        names = tuple(dict.fromkeys((*VARIABLES, *MARK_NAMES, AGENT_MARK)))
         values = await asyncio.gather(*(self._variable(channel.id, n) for n in names))
         variables = {n: v for n, v in zip(names, values, strict=True) if v}
         exten = args_exten(channel, self.app)
         record = Call(channel.id, channel.id, server, exten, channel.caller.number)
-        entered = _float(variables.get(ENQUEUED_AT))
-        if entered is None or "CC_QUEUE" not in variables:
+        place = queued(variables)
+        if place is None:
             # Arrived but was not enqueued yet: admit it again, as a new arrival.
             bridge = bridge_of.get(channel.id)
             record.holding = bridge.id if bridge is not None else None
@@ -305,14 +308,22 @@ class Recovery:
             self.calls.add(record)
             self.executor.admit(record)
             return None
+        # The mark decides the queue and priority; the lookups' CC_VIP and CC_LANG the rest.
+        variables["CC_QUEUE"] = place.queue
+        if place.priority is not None:
+            variables["CC_PRIORITY"] = str(place.priority)
         entry = entry_for(self.executor.config, exten, variables)
         if entry is None:  # cannot happen with CC_QUEUE set; never strand the caller anyway
             self.calls.add(record)
             self.executor.admit(record)
             return None
-        record.queue = entry.queue
-        item = Restored(record, entry.queue, entry.priority, entered, dict(entry.attributes))
-        item.agent = wanted_agent(variables.get(AGENT_MARK), variables[ENQUEUED_AT])
+        # Kept on the call as on arrival: a later mark (a move, an overflow) and a transfer
+        # back to a queue go on with them.
+        record.queue, record.priority = entry.queue, entry.priority
+        record.attributes = dict(entry.attributes)
+        item = Restored(record, entry.queue, entry.priority, place.entered,
+                        dict(entry.attributes))  # fmt: skip
+        item.agent = wanted_agent(variables.get(AGENT_MARK), place.at)
         return item
 
     async def _read_bookings(self) -> Sequence[Booking]:
@@ -528,7 +539,7 @@ def _replayed(command: cmd.Command, call: str, written: frozenset[str]) -> bool:
 
 
 def wanted_agent(mark: str | None, entered: str) -> str:
-    """The agent of a ``CC_AGENT`` mark made for this entry (``CC_ENQUEUED_AT``), else ""."""
+    """The agent of a ``CC_AGENT`` mark made for this entry (its marked time), else ""."""
     agent, _, at = (mark or "").rpartition("@")
     return agent if agent and at == entered else ""
 
@@ -553,13 +564,6 @@ async def _no_sessions() -> Mapping[str, str | None]:
 
 def _never(command: cmd.Command) -> bool:
     return False
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
 
 
 async def stored_sessions(store: Store) -> dict[str, str | None]:

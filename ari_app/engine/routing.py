@@ -6,7 +6,8 @@ clock (entry.py): straight into a queue, or through the menus (menus.py) for ``i
 and ``announcement:`` targets and switched-on notices.
 A target (``send``) is then one of:
 
-* ``queue``: a holding bridge with music, the CC_* marks a restarted engine reads back,
+* ``queue``: a holding bridge with music, the mark a restarted engine reads back
+  (``CC_QUEUED``, marks.py),
   then ``CallEnqueued`` with the caller's attributes (the number's, vip, the language
   and the IVR path for the agent's screen);
 * ``ivr`` / ``announcement``: the menus again (out of the holding bridge first);
@@ -43,6 +44,7 @@ from ari_app.client.pool import AriUnroutableError
 from ari_app.engine.calls import Call, CallTable
 from ari_app.engine.entry import VARIABLES, arrival_for
 from ari_app.engine.ivr import Exit
+from ari_app.engine.marks import MARK, entry_time, mark
 from ari_app.engine.menus import Menus
 from callcenter.config import Config
 from callcenter.core import events as ev
@@ -57,8 +59,9 @@ log = logging.getLogger(__name__)
 TARGETS_CONTEXT = "callcenter-targets"
 """The dialplan context for voicemail, number and agent targets (see the module doc)."""
 AGENT_MARK = "CC_AGENT"
-"""The agent a caller waits for, as ``<agent>@<CC_ENQUEUED_AT>``: a restarted engine
-honours it only for the entry it was made for (a later entry leaves it stale)."""
+"""The agent a caller waits for, as ``<agent>@<entry time>`` (the time of its
+``CC_QUEUED`` mark): a restarted engine honours it only for the entry it was made for
+(a later entry leaves it stale)."""
 AGENT_WAIT = 30.0
 """Seconds a caller who chose an agent waits for that agent only: as long as the
 shipped dialplan's ``Dial(${CC_TARGET},30)`` rang it before agent targets went through
@@ -167,15 +170,15 @@ class Routing:
         self.requeued(record, queue)  # from another queue: this one's music
         channel = record.channel
         marks = [
-            # Read back after a restart to rebuild the line in its order (issue 3, part 4).
-            self.channels.set_variable(channel, "CC_QUEUE", queue),
-            self.channels.set_variable(channel, "CC_PRIORITY", str(record.priority)),
-            self.channels.set_variable(channel, "CC_ENQUEUED_AT", f"{now:.3f}"),
+            # Read back after a restart to rebuild the line in its order (issue 3, part 4):
+            # queue, priority and entry time in one request (marks.py).
+            self.channels.set_variable(channel, MARK, mark(queue, record.priority, now)),
         ]
         if record.ivr_path and record.lang:
             marks.append(self.channels.set_variable(channel, "CC_LANG", record.lang))
         if agent:  # the agent it waits for, tied to this entry (recovery.py: wanted_agent)
-            marks.append(self.channels.set_variable(channel, AGENT_MARK, f"{agent}@{now:.3f}"))
+            marks.append(self.channels.set_variable(channel, AGENT_MARK,
+                                                    f"{agent}@{entry_time(now)}"))  # fmt: skip
         await asyncio.gather(self._hold(record), *marks)
         if record.gone or record.leaving:
             return

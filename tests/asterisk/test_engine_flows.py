@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from ari_app.client import AriClient, AriEvent, Bridge
+from ari_app.engine.marks import MARK
 from callcenter.core.commands import Announce
 from tests.asterisk.agi_server import VIP_NUMBER
 from tests.asterisk.ari import EventLog, originate_caller
 from tests.asterisk.engine_rig import AUTO, BUSY, CONFIG, NOANSWER, Site, agents_config, engine_site
 from tests.asterisk.rig import Asterisk
+from tests.engine.marked import marked
 
 pytestmark = pytest.mark.asterisk
 
@@ -61,9 +63,9 @@ async def test_caller_waits_with_music_is_bridged_with_the_agent_and_hangs_up(
             lambda: site.log_count("Started music on hold, class 'default'") > music,
             why="music on hold started in Asterisk's log",
         )
-        queue = await callers.channels.get_variable(call.inbound, "CC_QUEUE")
-        assert queue == "sales"
-        assert float(await callers.channels.get_variable(call.inbound, "CC_ENQUEUED_AT")) > 1e9
+        place = marked({MARK: await callers.channels.get_variable(call.inbound, MARK)})
+        assert place.queue == "sales"
+        assert place.entered > 1e9  # epoch seconds, for restart recovery
         # The engine answered the caller: the ;1 half enters the callers' app.
         await caller_events.wait_for(caller_events.of("StasisStart", call.caller))
 
@@ -645,7 +647,8 @@ async def test_vip_found_by_the_fastagi_lookup_is_served_before_an_earlier_calle
         await site.until(lambda: router.calls.get(vip.inbound) is not None)
         record = site.engine.calls.calls[vip.inbound]
         assert (record.priority, record.lang, record.attributes.get("vip")) == (10, "zh", True)
-        assert await site.callers.channels.get_variable(vip.inbound, "CC_PRIORITY") == "10"
+        vip_mark = await site.callers.channels.get_variable(vip.inbound, MARK)
+        assert marked({MARK: vip_mark}).priority == 10  # the VIP's, kept for a restart
         await site.engine.login("1001")
         await _connected(site, vip.inbound, "1001")
         assert site.engine.calls.calls[earlier.inbound].mixing is None  # still waiting

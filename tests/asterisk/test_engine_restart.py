@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from ari_app.client import AriClient
+from ari_app.engine.marks import MARK
 from tests.asterisk.ari import EventLog, originate_caller
 from tests.asterisk.engine_rig import CONFIG, hang_up_everything, write_config
 from tests.asterisk.rig import Asterisk
+from tests.engine.marked import marked
 
 pytestmark = pytest.mark.asterisk
 
@@ -156,8 +158,8 @@ async def test_sigkill_while_one_talks_and_two_wait_loses_nobody_and_rings_nobod
         await _until(lambda: _bridge_type(client, first.inbound), why="first waiting")
         second = await originate_caller(client, "800", caller_number="5550003")
         await _until(lambda: _bridge_type(client, second.inbound), why="second waiting")
-        entered = {c.inbound: float(await client.channels.get_variable(c.inbound, "CC_ENQUEUED_AT"))
-                   for c in (first, second)}  # fmt: skip
+        entered = {c.inbound: marked({MARK: await client.channels.get_variable(c.inbound, MARK)})
+                   .entered for c in (first, second)}  # fmt: skip
         assert entered[first.inbound] < entered[second.inbound]
         # Killed once the journal is on disk: the store writer batches for 0.2 s, and lines
         # still in its batch die with the process (the restarted engine does not write a
@@ -184,8 +186,8 @@ async def test_sigkill_while_one_talks_and_two_wait_loses_nobody_and_rings_nobod
         assert restored[first.inbound] >= waited_before_kill - 0.05
         assert restored[first.inbound] >= restored[second.inbound]  # (logged to 0.1 s)
         for call in (first, second):  # the entry time is Asterisk's copy, kept as it was
-            kept = await client.channels.get_variable(call.inbound, "CC_ENQUEUED_AT")
-            assert float(kept) == entered[call.inbound]
+            kept = marked({MARK: await client.channels.get_variable(call.inbound, MARK)})
+            assert kept.entered == entered[call.inbound]
         await engine.says("restore server=")
         assert await _rung(client, "1001") == rung + 1  # the talking agent is not rung again
         assert await _bridge_type(client, talking.inbound) == "mixing"

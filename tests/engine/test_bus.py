@@ -16,10 +16,11 @@ import pytest
 from callcenter.bus import schemas, topics
 from callcenter.bus.client import Received
 from callcenter.core.states import AgentState
-from callcenter.store.tickets import get_ticket
+from callcenter.store.tickets import close_ticket, create_ticket, follow_up, get_ticket
 from sim import Answer, CallerId, NoAnswer
 from tests.engine.bus_rig import SUPERVISOR, BusRig, bus_rig
 from tests.engine.conftest import until
+from tests.engine.marked import marked, marked_queue
 
 
 @pytest.fixture
@@ -303,7 +304,7 @@ async def test_supervisor_moves_a_waiting_caller_to_another_queue(rig: BusRig) -
     async with rig.console(SUPERVISOR[0]) as sup:
         first = rig.ast.inject_caller("800", args=("inbound", "800"))
         await until(lambda: rig.engine.router.line("sales") == [first.id])
-        entered = rig.ast.channels[first.id].variables["CC_ENQUEUED_AT"]
+        entered = marked(rig.ast.channels[first.id].variables).at
         moved = await sup.supervise("move_call", call=first.id, queue="support")
         assert moved.ok, moved.error
         assert (rig.engine.router.line("sales"), rig.engine.router.line("support")) == (
@@ -311,8 +312,8 @@ async def test_supervisor_moves_a_waiting_caller_to_another_queue(rig: BusRig) -
         )  # fmt: skip
         # Marked for a restart: the new queue, and still the first entry time.
         variables = rig.ast.channels[first.id].variables
-        await until(lambda: variables["CC_QUEUE"] == "support")
-        assert variables["CC_ENQUEUED_AT"] == entered
+        await until(lambda: marked_queue(variables) == "support")
+        assert marked(variables).at == entered
         assert rig.engine.calls.get(first.id).queue == "support"  # type: ignore[union-attr]
         # 1003 (support's member) logs in: the moved caller is the one offered.
         await rig.engine.login("1003")
@@ -493,3 +494,34 @@ async def test_a_flooding_console_is_cut_short_and_still_served_after(
         )
         assert (await ann.command("resync")).ok  # and the console is served again
     assert rig.engine.router.agent_state("1001") is AgentState.LOGGED_OUT
+
+
+async def test_the_offer_shows_the_callers_open_complaints_with_their_latest_entry(
+    rig: BusRig,
+) -> None:
+    # The desk reads customer, history and tickets in one lookup (look_up_caller).
+    await rig.store.upsert_customer("5551234", name="Ann Li")
+    at = 1_700_000_000.0
+    settled = await create_ticket(
+        rig.store, department="billing", summary="charged twice", actor="1002", at=at,
+        customer="5551234",
+    )  # fmt: skip
+    await close_ticket(rig.store, settled, text="refunded", actor="1002", at=at + 10)
+    pending = await create_ticket(
+        rig.store, department="logistics", summary="box crushed", actor="1002", at=at + 20,
+        customer="5551234",
+    )  # fmt: skip
+    await follow_up(rig.store, pending, text="[b]courier[/b] called", actor="1003", at=at + 30)
+    rig.ast.endpoints.set("PJSIP/1001", NoAnswer())
+    async with rig.console("1001") as ann:
+        await ann.watch(topics.agent_offer("1001"))
+        assert (await ann.command("login", pin="1234")).ok
+        rig.ast.inject_caller("800", caller=CallerId("", "5551234"), args=("inbound", "800"))
+        offer = await ann.next(
+            lambda r: isinstance(r.message, schemas.OfferMessage) and not r.message.history_pending
+        )
+    assert isinstance(offer, schemas.OfferMessage)
+    assert offer.caller_name == "Ann Li"
+    (shown,) = offer.open_tickets  # the closed one is not pending
+    assert (shown.ticket, shown.department, shown.status) == (pending, "logistics", "open")
+    assert (shown.last_action, shown.last_text) == ("note", "[b]courier[/b] called")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ari_app.engine.entry import arrival_for
 from callcenter.config import load_config
+from tests.engine.marked import marked_queue
 from tests.engine.test_ivr_flow import LANGUAGE, ended_at, started
 from tests.engine.voice_rig import bridge_of, heard, voice_rig
 
@@ -63,7 +64,7 @@ async def test_outage_notice_is_heard_in_full_before_the_queue(tmp_path: Path) -
         stopped = [e for e in rig.events("PlaybackFinished")
                    if e["playback"]["media_uri"] == "sound:utility/outage-notice"]  # fmt: skip
         assert len(stopped) == 1
-        assert rig.ast.channels[caller.id].variables["CC_QUEUE"] == "support"
+        assert marked_queue(rig.ast.channels[caller.id].variables) == "support"
 
 
 def test_sample_hotline_hours_festival_duty_and_public_holiday() -> None:

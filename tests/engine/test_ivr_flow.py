@@ -11,6 +11,7 @@ import pytest
 
 from sim import Answer, CallerId
 from tests.engine.conftest import Rig
+from tests.engine.marked import marked_queue
 from tests.engine.voice_rig import bridge_of, heard, played, voice_rig
 
 MENU = ["sound:hotline/welcome", "sound:hotline/main-menu"]
@@ -44,7 +45,7 @@ async def test_language_choice_then_barge_in_to_a_queue_with_the_path(tmp_path: 
         assert heard(rig, caller.id) == [LANGUAGE, MENU[0]]  # the main-menu prompt never started
         assert [p["playback"]["language"] for p in played(rig, caller.id)] == ["zh", "en"]
         variables = rig.ast.channels[caller.id].variables
-        assert variables["CC_QUEUE"] == "sales"
+        assert marked_queue(variables) == "sales"
         assert (variables["CC_LANG"], variables["CHANNEL(language)"]) == ("en", "en")
         await rig.until(lambda: rig.originated("PJSIP/1001"))
         caller_state = rig.engine.router.calls.get(caller.id)
@@ -68,7 +69,7 @@ async def test_wrong_keys_use_up_the_retries_then_after_retries(tmp_path: Path) 
         assert heard(rig, caller.id)[-2:] == ["sound:option-is-invalid", MENU[0]]
         rig.ast.press(caller.id, "#")  # wrong again: retries (1) used up
         await rig.until(lambda: bridge_of(rig, caller.id) == ("holding", True))
-        assert rig.ast.channels[caller.id].variables["CC_QUEUE"] == "support"
+        assert marked_queue(rig.ast.channels[caller.id].variables) == "support"
         assert await rig.queue_log(caller.id) == ["ENTERQUEUE"]
 
 
@@ -81,7 +82,7 @@ async def test_silence_takes_the_default_language_and_replays_then_gives_up(
         # choose-language, (0.6 s) the menu in the default language, (0.6 s) again, (0.6 s)
         assert heard(rig, caller.id)[:5] == [LANGUAGE, *MENU, *MENU]
         assert {p["playback"]["language"] for p in played(rig, caller.id)[:5]} == {"zh"}
-        assert rig.ast.channels[caller.id].variables["CC_QUEUE"] == "support"
+        assert marked_queue(rig.ast.channels[caller.id].variables) == "support"
 
 
 async def test_caller_hanging_up_mid_prompt_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
 from sim import Answer, Endpoints, SimAsterisk, SimServer, Unregistered
 from tests.engine.conftest import CONFIG, until
+from tests.engine.marked import marked_queue
 from tests.engine.test_restart import kill
 
 Seen = tuple[SimAsterisk, str, str, dict[str, Any], int]
@@ -106,7 +107,7 @@ class Multi:
 
         def enqueued() -> bool:
             live = site.ast.channels.get(caller.id)
-            marked = live is not None and "CC_ENQUEUED_AT" in live.variables
+            marked = live is not None and marked_queue(live.variables) is not None
             return marked and caller.id in self.engine.router.calls
 
         await until(enqueued, limit=10)

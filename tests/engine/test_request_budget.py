@@ -1,9 +1,10 @@
 """The engine's REST budget per call, counted by the simulator: every request is a cost
 on both sides at load (bench/load.py), so a request added to a call's path fails here.
 
-A direct-queue call costs 8 requests to the agent's ring, 11 to the agent answering and
-13 in all; the dialplan passes the CC_* variables as Stasis arguments (entry.py), or
-the engine reads them with 4 GETs more.
+A direct-queue call costs 6 requests to the agent's ring, 9 to the agent answering and
+11 in all (13 before the restart marks were folded into one variable, marks.py); the
+dialplan passes the CC_* variables as Stasis arguments (entry.py), or the engine reads
+them with 4 GETs more.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 
 import sim.routes
 import sim.server
+from ari_app.engine.marks import MARK
 from callcenter.core import commands as cmd
 from sim import Answer, CallerId, NoAnswer
 from sim.asterisk import SimAsterisk
 from tests.engine.conftest import Rig
+from tests.engine.marked import marked
 
 PASSED = ("CC_QUEUE=", "CC_PRIORITY=", "CC_VIP=", "CC_LANG=")
 """What the shipped dialplan passes for a caller the lookups found nothing about."""
@@ -35,9 +38,7 @@ TO_RING = {
     "POST /bridges": 1,  # the holding bridge...
     "POST /bridges/{id}/addChannel": 1,
     "POST /bridges/{id}/moh": 1,  # ...with music
-    "POST /channels/{id}/variable CC_QUEUE": 1,  # marks for a restarted engine
-    "POST /channels/{id}/variable CC_PRIORITY": 1,
-    "POST /channels/{id}/variable CC_ENQUEUED_AT": 1,
+    "POST /channels/{id}/variable CC_QUEUED": 1,  # queue, priority, time: for a restart
     "POST /channels": 1,  # the agent's leg
 }
 TO_ANSWER = {
@@ -114,7 +115,7 @@ async def test_direct_queue_call_rings_answers_and_ends_within_budget(
     await rig.until(lambda: not rig.ast.bridges and leg not in rig.ast.channels)
     await rig.engine.idle()
     assert requests.take() == Counter(TO_HANG_UP)
-    assert sum(_sum(TO_RING, TO_ANSWER, TO_HANG_UP).values()) == 13
+    assert sum(_sum(TO_RING, TO_ANSWER, TO_HANG_UP).values()) == 11
 
 
 async def test_without_stasis_arguments_the_variables_are_read_one_by_one(
@@ -144,8 +145,8 @@ async def test_passed_variables_decide_like_read_ones(rig: Rig, requests: Reques
     )
     await rig.until(lambda: rig.originated("PJSIP/1003"))
     await rig.engine.idle()
-    variables = rig.ast.channels[caller.id].variables
-    assert (variables["CC_QUEUE"], variables["CC_PRIORITY"]) == ("support", "7")
+    place = marked(rig.ast.channels[caller.id].variables)
+    assert (place.queue, place.priority) == ("support", 7)
     assert not any(kind.startswith("GET") for kind in requests.take())
 
 
@@ -177,7 +178,7 @@ async def test_a_ring_cancelled_before_its_originate_costs_nothing(
     no originate and no hang-up of a channel that never was (a 404 per leg before)."""
     rig.ast.endpoints.set("PJSIP/1002", NoAnswer())
     caller = rig.ast.inject_caller("800", args=("inbound", "800", *PASSED))
-    await rig.until(lambda: rig.ast.channels[caller.id].variables.get("CC_ENQUEUED_AT"))
+    await rig.until(lambda: rig.ast.channels[caller.id].variables.get(MARK))
     await rig.engine.idle()
     requests.take()
     executor = rig.engine.executor

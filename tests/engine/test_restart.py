@@ -14,13 +14,17 @@ import pytest
 from pydantic import SecretStr
 
 from ari_app.engine import Engine, EngineSettings
+from ari_app.engine.marks import MARK, Queued, mark
 from ari_app.engine.recovery import stored_sessions
 from callcenter.config import Config, load_config
+from callcenter.core import commands as cmd
 from callcenter.core import events as ev
 from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
-from sim import Answer, Endpoints, NoAnswer, SimAsterisk, SimServer
+from sim import Answer, Endpoints, NoAnswer, SimAsterisk, SimServer, Unregistered
+from sim.model import Channel
 from tests.engine.conftest import CONFIG, until
+from tests.engine.marked import marked, marked_queue
 
 # Long rings here: a leg still rings when the engine dies.
 RESTART_CONFIG = CONFIG.replace("ring_timeout: 1", "ring_timeout: 5")
@@ -298,3 +302,83 @@ async def test_a_talking_call_of_an_accept_mode_queue_is_adopted(site: Site) -> 
         await second.stop()
         await first.executor.aclose()
         await first.client.aclose()
+
+
+# -- after an upgrade: channels marked the old way (marks.py) ----------------------------------
+
+SUPPORT = ("inbound", "800", "CC_QUEUE=support", "CC_PRIORITY=", "CC_VIP=", "CC_LANG=")
+"""A caller the dialplan sends to support, whose member (1003) is not logged in: it waits."""
+
+
+def _mark_the_old_way(channel: Channel, queue: str, priority: str, entered: float) -> None:
+    """As the engine before the single mark left a waiting caller's channel."""
+    del channel.variables[MARK]
+    channel.variables.update(
+        {"CC_QUEUE": queue, "CC_PRIORITY": priority, "CC_ENQUEUED_AT": f"{entered:.3f}"}
+    )
+
+
+async def test_callers_marked_the_old_way_are_restored_in_their_place(site: Site) -> None:
+    ast = site.ast
+    for agent in ("1001", "1002"):
+        ast.endpoints.set(f"PJSIP/{agent}", Unregistered())
+    first = await site.engine()
+    callers = [ast.inject_caller("800", args=SUPPORT) for _ in range(4)]
+    await until(lambda: all(marked_queue(c.variables) for c in callers))
+    await until(lambda: len(first.router.line("support")) == 4)
+    await kill(first)
+    await until(lambda: not ast.bus.connected("callcenter"))
+
+    old, vip, both, new = callers
+    now = marked(new.variables).entered
+    _mark_the_old_way(old, "support", "0", now - 30)
+    _mark_the_old_way(vip, "support", "5", now - 10)
+    # Marked the old way (another queue, earlier), then by the new version: the new mark.
+    both.variables.update({"CC_QUEUE": "sales", "CC_PRIORITY": "9", "CC_ENQUEUED_AT": "1.000"})
+    both.variables[MARK] = mark("support", 0, now - 20)
+
+    second = await site.engine()
+    try:
+        await until(lambda: len(second.router.line("support")) == 4)
+        router = second.router
+        # The priority first, then the entry times as marked, old way or new.
+        assert router.line("support") == [vip.id, old.id, both.id, new.id]
+        entered = {c.id: router.calls[c.id].entered for c in callers}
+        assert entered == pytest.approx(
+            {old.id: now - 30, vip.id: now - 10, both.id: now - 20, new.id: now}, abs=1e-3
+        )
+        assert (router.calls[vip.id].priority, router.calls[old.id].priority) == (5, 0)
+        # The engine's call keeps the restored priority: a later mark (a move) carries it.
+        record = second.calls.get(vip.id)
+        assert record is not None
+        assert record.priority == 5
+        second.executor.execute(cmd.QueueChanged(vip.id, "support", now - 10))
+        await second.executor.idle()
+        assert marked(vip.variables) == Queued("support", 5, f"{now - 10:.3f}")
+    finally:
+        await second.stop()
+
+
+async def test_a_caller_with_an_unreadable_mark_is_admitted_again(site: Site) -> None:
+    ast = site.ast
+    for agent in ("1001", "1002"):
+        ast.endpoints.set(f"PJSIP/{agent}", Unregistered())
+    first = await site.engine()
+    caller = ast.inject_caller("800", args=SUPPORT)
+    await until(lambda: caller.id in first.router.line("support"))
+    before = marked(caller.variables).entered
+    await kill(first)
+    await until(lambda: not ast.bus.connected("callcenter"))
+    caller.variables[MARK] = "queue=support&priority=1&at=later"  # not a time
+
+    second = await site.engine()
+    try:
+        # A new arrival: the number's queue (the Stasis arguments are not read again), a
+        # new entry and a new, readable mark; never lost.
+        await until(lambda: caller.id in second.router.line("sales"))
+        await second.executor.idle()
+        place = marked(caller.variables)
+        assert place.queue == "sales"
+        assert place.entered >= before
+    finally:
+        await second.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ari_app.engine.waiting import announcement_media, wait_media
+from tests.engine.marked import marked_queue
 from tests.engine.test_ivr_flow import ended_at, started
 from tests.engine.voice_rig import bridge_of, heard, played, queued, voice_rig
 
@@ -73,7 +74,7 @@ async def test_exit_key_to_a_menu_runs_it_and_queues_again(tmp_path: Path) -> No
         assert bridge_of(rig, caller.id) is None  # out of the music for the menu
         rig.ast.press(caller.id, "1")  # queue:support
         await rig.until(lambda: bridge_of(rig, caller.id) == ("holding", True))
-        assert rig.ast.channels[caller.id].variables["CC_QUEUE"] == "support"
+        assert marked_queue(rig.ast.channels[caller.id].variables) == "support"
         log = await rig.queue_log(caller.id)
         assert log == ["ENTERQUEUE", "EXITWITHKEY", "ENTERQUEUE"]
 
