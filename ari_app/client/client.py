@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -110,6 +110,7 @@ class AriClient:
         rest_timeout: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        unread: Collection[str] = UNREAD_EVENT_TYPES,
     ) -> None:
         self.server = server
         self.rest = AriRest(server, timeout=rest_timeout)
@@ -130,6 +131,8 @@ class AriClient:
         self._keepalive = keepalive
         self._sleep = sleep
         self._rand = rand
+        self._unread = tuple(unread)
+        """Event types Asterisk is asked not to send (`_filter_events`)."""
 
     async def run(self) -> None:
         """Stay connected until cancelled, or until ApplicationReplaced (then return)."""
@@ -237,7 +240,7 @@ class AriClient:
         writes them to the socket nor keeps us reading them. Asked at every connect: the
         filter lives on the app object, which a reconnect may find gone and made anew."""
         try:
-            await self.applications.filter(self.server.app, disallowed=UNREAD_EVENT_TYPES)
+            await self.applications.filter(self.server.app, disallowed=self._unread)
         except (AriError, ValueError) as exc:  # an old Asterisk (before 16.3): all come
             log.warning("ari event filter refused server=%s error=%r", self.server.name, exc)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -193,9 +193,17 @@ ASTERISK_EVENT_TYPES = (
 )  # fmt: skip
 """Every event type Asterisk 22's ARI describes (events.json, ``Event``'s subtypes;
 tests/ari/test_events.py compares)."""
-UNREAD_EVENT_TYPES = tuple(sorted(set(ASTERISK_EVENT_TYPES) - set(EVENT_TYPES) - {"RESTResponse"}))
-"""What the client asks Asterisk not to send at all (``eventFilter``, client.py): it
-would only be dropped here. The answers to requests on the socket are kept."""
+
+
+def unread_except(read: Collection[str]) -> tuple[str, ...]:
+    """Asterisk's event types but ``read`` (and the answers to requests on the socket,
+    which are not events to the client): what to ask Asterisk not to send at all
+    (``eventFilter``, client.py)."""
+    return tuple(sorted(set(ASTERISK_EVENT_TYPES) - set(read) - {"RESTResponse"}))
+
+
+UNREAD_EVENT_TYPES = unread_except(EVENT_TYPES)
+"""What no client reads: it would only be dropped here."""
 
 _TYPE_KEY = '"type"'
 _TYPE = re.compile(r'"type"\s*:\s*"([A-Za-z]+)"')

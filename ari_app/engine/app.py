@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ari_app.client import AriClient, AriEvent, AriServer, Snapshot
+from ari_app.client.events import unread_except
 from ari_app.client.pool import AriPool, on_server
 from ari_app.engine.calls import CallTable
 from ari_app.engine.clock import TimerClock
@@ -47,6 +48,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ENGINE_EVENTS = frozenset({
+    "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed",  # stasis, control
+    "ChannelDtmfReceived", "Dial", "PlaybackFinished",  # stasis: menus, a failed ring
+    "PlaybackStarted", "RecordingStarted", "RecordingFinished", "RecordingFailed",  # hooks
+    "EndpointStateChange",  # reachability
+    "ApplicationReplaced",  # the client
+})  # fmt: skip
+"""The event types the engine reads; Asterisk is asked not to send it the others, so
+not the bridge and hold events a call brings either (six or more per call)."""
+
 
 class Engine:
     def __init__(
@@ -65,7 +76,8 @@ class Engine:
         self.pool = AriPool([
             AriClient(AriServer(s.name, s.url, s.user, s.password.get_secret_value(),
                                 settings.ari_app, settings.ari_requests),
-                      on_event=self._on_event, on_resync=self._on_resync)
+                      on_event=self._on_event, on_resync=self._on_resync,
+                      unread=unread_except(ENGINE_EVENTS))
             for s in settings.servers()
         ])  # fmt: skip
         self.client = self.pool.first
