@@ -61,6 +61,12 @@ from typing import Any
 from ari_app.client import AriClient, AriError
 from tests.asterisk.ari import AriCredentials, stasis_app
 from tests.asterisk.rig import Asterisk, Overlay, RigUnavailable, find_binary, free_port
+from tests.bus.mosquitto import (
+    MosquittoUnavailableError,
+    RunningMosquitto,
+    find_mosquitto,
+    running_mosquitto,
+)
 
 TALK = 1.0
 """Seconds an agent talks once it answered."""
@@ -71,6 +77,9 @@ DRAIN = 40.0
 CALLER_APP = "bench-caller"
 EXCEPTION = re.compile(r"^[\w.]+(Error|Exception)\b")
 IDS = re.compile(r"[0-9a-f]{32}|\d{6,}(\.\d+)?")
+BUS_VARIABLE = "BENCH_ASTERISK_BUS"
+"""``mosquitto`` or ``amqtt``: the engine's bus broker (default: Mosquitto where found)."""
+BROKER_PASSWORD = "bench-engine-secret"  # noqa: S105 - a private broker for one row
 PROFILE_VARIABLE = "BENCH_ASTERISK_PROFILE"
 """A file: the engine runs under cProfile and writes it there (the last row's engine)."""
 IDLE_WINDOW = 2.0
@@ -148,6 +157,12 @@ class Row:
     """As ``asterisk_cpu_ms`` less what Asterisk used idle (:data:`IDLE_WINDOW`)."""
     engine_work_ms: float | None = None
     bus_work_ms: float | None = None
+    broker: str = ""
+    """The engine's bus broker: ``mosquitto`` (production's, a process of its own) or
+    ``amqtt`` (the embedded one, a child process of the engine)."""
+    requests: str = ""
+    """Where the engine sent its ARI writes: ``websocket`` or ``http`` (its log says;
+    ``ari_requests`` setting, from ``CALLCENTER_ARI_REQUESTS`` when set)."""
     load_average: float = 0.0
     """The machine's 1-minute load average when the row started (2 cores, shared)."""
     sustained: float = 0.0
@@ -200,25 +215,48 @@ def run(*, quick: bool = False) -> dict[str, Any]:
 async def _row(side: str, rate: float, agents: int, seconds: float) -> Row:
     row = Row(side, rate, agents, load_average=round(os.getloadavg()[0], 2))
     ids = [str(100_000 + n) for n in range(agents)]
-    with tempfile.TemporaryDirectory(prefix="bench-asterisk-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-asterisk-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
         root = Path(tmp)
         instance = _instance(root / "asterisk", side, ids)
         engine: subprocess.Popen[bytes] | None = None
+        broker: RunningMosquitto | None = None
         try:
             credentials = AriCredentials(instance.ari_url, instance.ari_user, instance.ari_password)
             if side == "engine":
-                engine = _start_engine(root / "engine", instance, ids)
+                row.broker = _broker()
+                if row.broker == "mosquitto":
+                    (root / "mosquitto").mkdir()
+                    broker = stack.enter_context(
+                        running_mosquitto(root / "mosquitto", {"engine": BROKER_PASSWORD})
+                    )
+                engine = _start_engine(root / "engine", instance, ids, broker)
             async with stasis_app(credentials, CALLER_APP) as (client, _events):
                 if engine is not None:
                     await _until_registered(client, engine, root / "engine" / "engine.log")
-                await _calls(client, row, instance, engine, rate, seconds)
+                await _calls(client, row, instance, engine, broker, rate, seconds)
         finally:
             if engine is not None:
                 _stop(engine)
                 row.problems.extend(_engine_problems(root / "engine" / "engine.log"))
+                row.requests = _engine_requests(root / "engine" / "engine.log")
             instance.stop()
         _measure(row, instance.root / "log" / "cel.json")
     return row
+
+
+def _broker() -> str:
+    """Mosquitto, as in production, where it is installed (or ``BENCH_ASTERISK_BUS``)."""
+    asked = os.environ.get(BUS_VARIABLE, "")
+    if asked in ("amqtt", "mosquitto"):
+        return asked
+    try:
+        find_mosquitto()
+    except MosquittoUnavailableError:
+        return "amqtt"
+    return "mosquitto"
 
 
 def _instance(root: Path, side: str, ids: list[str]) -> Asterisk:
@@ -267,7 +305,9 @@ def _queues(members: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _start_engine(root: Path, instance: Asterisk, ids: list[str]) -> subprocess.Popen[bytes]:
+def _start_engine(
+    root: Path, instance: Asterisk, ids: list[str], broker: RunningMosquitto | None
+) -> subprocess.Popen[bytes]:
     conf = root / "conf"
     conf.mkdir(parents=True)
     members = ", ".join(f'"{agent}"' for agent in ids)
@@ -290,9 +330,13 @@ def _start_engine(root: Path, instance: Asterisk, ids: list[str]) -> subprocess.
         f'database_url = "{root / "cc.db"}"\n'
         f'config_dir = "{conf}"\n'
         "config_poll_interval = 0\n"
-        "bus_embedded = true\n"
-        f"bus_port = {free_port()}\n"
-        f"login_agents = [{members}]\n"
+        + (
+            f'bus_host = "{broker.host}"\nbus_port = {broker.port}\n'
+            f'bus_password = "{BROKER_PASSWORD}"\n'
+            if broker is not None
+            else f"bus_embedded = true\nbus_port = {free_port()}\n"
+        )
+        + f"login_agents = [{members}]\n"
     )
     log = (root / "engine.log").open("wb")
     profile = os.environ.get(PROFILE_VARIABLE)
@@ -330,6 +374,7 @@ async def _calls(
     row: Row,
     instance: Asterisk,
     engine: subprocess.Popen[bytes] | None,
+    broker: RunningMosquitto | None,
     rate: float,
     seconds: float,
 ) -> None:
@@ -337,8 +382,8 @@ async def _calls(
     asterisk_pid = instance.process.pid
     count = int(rate * seconds)
     pids = [asterisk_pid]
-    if engine is not None:
-        pids += [engine.pid, *_children(engine.pid)]
+    if engine is not None:  # then its broker: amqtt is its child, Mosquitto not
+        pids += [engine.pid, *_children(engine.pid), *([broker.pid] if broker else [])]
     idle = [_cpu(pid) for pid in pids]
     await asyncio.sleep(IDLE_WINDOW)
     before = [_cpu(pid) for pid in pids]
@@ -469,6 +514,15 @@ def _engine_problems(log: Path) -> list[str]:
             text = line.split(" ", 2)[-1] if "fail-safe" in line else line
             found[IDS.sub("…", text)[:160]] += 1
     return [f"{count} x {text}" for text, count in found.most_common(5)]
+
+
+def _engine_requests(log: Path) -> str:
+    """``websocket`` or ``http``: the first connect's ``requests=`` in the engine's log."""
+    if log.exists():
+        found = re.search(r"ari events connected .*requests=(\w+)", log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+    return ""
 
 
 # -- CEL -----------------------------------------------------------------------------------
@@ -635,6 +689,9 @@ def describe(figures: dict[str, Any]) -> str:
                 row["ring_p50_ms"], row["ring_p99_ms"], row["ring_max_ms"],
                 row["bridged_p50_ms"], row["bridged_p99_ms"], cpu[0], cpu[1], cpu[2],
                 row["load_average"]))  # fmt: skip
+        if row.get("broker"):
+            lines.append(f"    engine: bus broker {row['broker']}, ARI writes over "
+                         f"{row.get('requests') or '?'}")  # fmt: skip
         lines.extend(f"    {row['side']}: {problem}" for problem in row["problems"])
     lines.append("(ms; ring: caller join -> agent channel created; brdg: -> both in one bridge;")
     lines.append(" CPU ms per call offered: all / less what the process used idle)")
