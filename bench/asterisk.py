@@ -233,7 +233,9 @@ async def _row(side: str, rate: float, agents: int, seconds: float) -> Row:
                         running_mosquitto(root / "mosquitto", {"engine": BROKER_PASSWORD})
                     )
                 engine = _start_engine(root / "engine", instance, ids, broker)
-            async with stasis_app(credentials, CALLER_APP) as (client, _events):
+            # The callers' own requests over HTTP, as in the reference runs: the load
+            # generator must not share (or queue behind) a websocket's one-at-a-time turn.
+            async with stasis_app(credentials, CALLER_APP, requests="http") as (client, _):
                 if engine is not None:
                     await _until_registered(client, engine, root / "engine" / "engine.log")
                 await _calls(client, row, instance, engine, broker, rate, seconds)

@@ -56,8 +56,10 @@ class AriCredentials:
     user: str
     password: str
 
-    def server(self, app: str) -> AriServer:
-        return AriServer("test-asterisk", self.url, self.user, self.password, app=app)
+    def server(self, app: str, requests: str = "auto") -> AriServer:
+        return AriServer(
+            "test-asterisk", self.url, self.user, self.password, app=app, requests=requests
+        )
 
 
 @dataclass(slots=True)
@@ -101,11 +103,13 @@ async def _no_resync(_snapshot: Snapshot) -> None:
 
 @contextlib.asynccontextmanager
 async def stasis_app(
-    credentials: AriCredentials, app: str
+    credentials: AriCredentials, app: str, *, requests: str = "auto"
 ) -> AsyncIterator[tuple[AriClient, EventLog]]:
-    """A registered Stasis app ``app``: its client and its events."""
+    """A registered Stasis app ``app``: its client (its writes sent as ``requests`` says:
+    ``AriServer.requests``) and its events."""
     log = EventLog()
-    client = AriClient(credentials.server(app), on_event=log.on_event, on_resync=_no_resync)
+    server = credentials.server(app, requests)
+    client = AriClient(server, on_event=log.on_event, on_resync=_no_resync)
     task = asyncio.create_task(client.run())
     try:
         async with asyncio.timeout(10):
