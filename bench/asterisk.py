@@ -14,7 +14,10 @@ state of every static member even when no call uses the queue):
   app_queue has them as static members (strategy ``leastrecent``, no wrap-up, no
   ``ringinuse``), the engine as configured agents of one queue, all logged in at start
   (``login_agents``), the engine run as ``callcenter engine`` with its SQLite store and
-  the embedded bus: every feature on.
+  its bus: every feature on. The bus broker is Mosquitto, as in production, where it is
+  installed (a process of its own, its CPU in the ``bus`` column), else the embedded
+  amqtt (``BENCH_ASTERISK_BUS=amqtt`` asks for it: a Python broker, about ten times
+  Mosquitto's CPU per call).
 
 What is measured, from one source for both sides: Asterisk's CEL, written by cel_custom as
 JSON lines. A CEL record's time is the time stamp of the Stasis message it came from

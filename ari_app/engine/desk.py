@@ -368,6 +368,10 @@ class Desk:
                     self._last_caller[agent] = waiting.number if waiting else ""
                     connected = schemas.call_connect_event(command, now)
                     self.outbox.put(topics.call_events(call), connected)
+                case cmd.QueueLog(verb="ENTERQUEUE", call=call):
+                    # Entering a queue is no state change in the core; the supervisors'
+                    # waiting list needs it (at the caller's entry time).
+                    self.outbox.put(topics.call_events(call), schemas.call_join_event(command))
                 case cmd.CallStateChanged(call=call):
                     changed = schemas.call_state_event(command, now)
                     self.outbox.put(topics.call_events(call), changed)

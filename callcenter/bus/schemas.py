@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from callcenter.bus.topics import Topic, TopicKind
-from callcenter.core.commands import AgentStateChanged, CallStateChanged, Connect, Ring
+from callcenter.core.commands import AgentStateChanged, CallStateChanged, Connect, QueueLog, Ring
 from callcenter.core.queue import QueueStats
 from callcenter.core.states import AgentState, CallState, CallTrigger
 
@@ -332,6 +332,20 @@ def call_state_event(change: CallStateChanged, now: float) -> CallStateEvent:
         state=change.state,
         trigger=change.trigger,
         at=now,
+    )
+
+
+def call_join_event(enter: QueueLog) -> CallStateEvent:
+    """A caller entered a queue (its ENTERQUEUE line), at its entry time: a restored
+    caller's original one. Not a transition in the core (a caller enters waiting), so
+    ``waiting -[join]-> waiting``: the supervisors' waiting list starts from it."""
+    return CallStateEvent(
+        call=enter.call,
+        queue=enter.queue,
+        previous=CallState.WAITING,
+        state=CallState.WAITING,
+        trigger=CallTrigger.JOIN,
+        at=enter.time,
     )
 
 

@@ -59,6 +59,7 @@ class CallTrigger(StrEnum):
     TRANSFER = "transfer"  # the agent handed the caller on (blind or attended)
     LEAVE = "leave"  # overflow, exit key, leave-when-empty
     MOVE = "move"  # a supervisor moved the waiting caller to another queue
+    JOIN = "join"  # entered a queue (the bus's waiting -[join]-> waiting: no transition)
 
 
 A, T = AgentState, AgentTrigger

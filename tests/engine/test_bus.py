@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ import pytest
 
 from callcenter.bus import schemas, topics
 from callcenter.bus.client import Received
-from callcenter.core.states import AgentState
+from callcenter.core.states import AgentState, CallState, CallTrigger
 from callcenter.store.tickets import close_ticket, create_ticket, follow_up, get_ticket
+from console.wallboard import Wallboard
 from sim import Answer, CallerId, NoAnswer
 from tests.engine.bus_rig import SUPERVISOR, BusRig, bus_rig
 from tests.engine.conftest import until
@@ -525,3 +527,27 @@ async def test_the_offer_shows_the_callers_open_complaints_with_their_latest_ent
     (shown,) = offer.open_tickets  # the closed one is not pending
     assert (shown.ticket, shown.department, shown.status) == (pending, "logistics", "open")
     assert (shown.last_action, shown.last_text) == ("note", "[b]courier[/b] called")
+
+
+async def test_the_wallboard_lists_a_caller_from_the_moment_it_joins(rig: BusRig) -> None:
+    # The core has no transition for entering a queue; the desk says so from the
+    # ENTERQUEUE line (call_join_event), else the supervisors' waiting list stays empty
+    # until a caller comes back from an unanswered ring.
+    board = Wallboard()
+    async with rig.console(SUPERVISOR[0]) as sup:
+        await sup.watch(f"{topics.PREFIX}/calls/+/events")
+        caller = rig.ast.inject_caller("800", args=("inbound", "800"))  # nobody logged in
+        joined = await sup.next(lambda r: isinstance(r.message, schemas.CallStateEvent))
+        assert isinstance(joined, schemas.CallStateEvent)
+        assert (joined.call, joined.queue, joined.state, joined.trigger) == (
+            caller.id, "sales", CallState.WAITING, CallTrigger.JOIN,
+        )  # fmt: skip
+        assert 0 <= time.time() - joined.at < 5  # its entry time (a restored one's, too)
+        board.apply(joined)
+        assert list(board.waiting) == [caller.id]
+        assert board.waiting[caller.id].since == joined.at
+
+        rig.ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
+        await rig.engine.login("1001")
+        while caller.id in board.waiting:  # rung: off the list
+            board.apply(await sup.next(lambda r: r.topic.kind is topics.TopicKind.CALL_EVENTS))
