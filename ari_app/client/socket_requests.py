@@ -100,7 +100,10 @@ class SocketRequests:
         answer = loop.create_future()
         self._pending[request_id] = answer
         if not self._outgoing:
-            loop.call_soon(self._flush)
+            # Written two turns of the loop later, not one: the requests a step asks at
+            # once are often made by tasks that a task started in this turn starts (a
+            # gather inside a gather: the enqueue's mark and the holding bridge's two).
+            loop.call_soon(loop.call_soon, self._flush)
         self._outgoing.append((request_id, json.dumps(frame)))
         # A timer, not asyncio.wait_for: no task per request.
         timer = loop.call_later(self._timeout, self._expire, request_id, f"{method} {path}")

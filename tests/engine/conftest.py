@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr
@@ -102,9 +102,12 @@ async def engine_rig(
     sounds: Sounds | None = None,
     now: Callable[[], float] | None = None,
     poll: float = 0.05,
+    requests: Literal["auto", "websocket", "http"] = "auto",
 ) -> AsyncIterator[Rig]:
     """The engine on a fresh simulator with `config`, a SQLite store in `tmp_path` that
-    also takes the interaction facts (recordings, IVR paths), and `now` as its clock."""
+    also takes the interaction facts (recordings, IVR paths), and `now` as its clock.
+    Its ARI writes go on the websocket (the simulator is an Asterisk 22.10.1), unless
+    `requests` says "http"."""
     conf = tmp_path / "conf"
     conf.mkdir()
     (conf / "center.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
@@ -115,6 +118,7 @@ async def engine_rig(
         ari_password=SecretStr("secret"),
         config_dir=str(conf),
         config_poll_interval=poll,
+        ari_requests=requests,
     )
     async with (
         await Store.open(tmp_path / "cc.db") as store,
@@ -133,4 +137,12 @@ async def engine_rig(
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async with engine_rig(tmp_path) as made:
+        yield made
+
+
+@pytest.fixture(params=["websocket", "http"])
+async def either_rig(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """`rig` with the engine's ARI writes on the websocket, then over HTTP (Asterisks
+    before 22.4, or ``ari_requests = "http"``): the same flows either way."""
+    async with engine_rig(tmp_path, requests=request.param) as made:
         yield made

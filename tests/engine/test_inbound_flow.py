@@ -1,12 +1,20 @@
 """An inbound call through the engine and the simulated Asterisk: answered, queued with
-music, an agent rung and bridged, hung up from either side, written to queue_log."""
+music, an agent rung and bridged, hung up from either side, written to queue_log; with
+the engine's ARI writes on the websocket and over HTTP (`either_rig`)."""
 
 from __future__ import annotations
+
+import pytest
 
 from ari_app.engine.calls import new_leg_id
 from sim import Answer, Busy, CallerId, NoAnswer, Unregistered
 from tests.engine.conftest import Rig
 from tests.engine.marked import marked
+
+
+@pytest.fixture
+def rig(either_rig: Rig) -> Rig:
+    return either_rig
 
 
 def bridge_of(rig: Rig, channel: str) -> tuple[str, bool] | None:
