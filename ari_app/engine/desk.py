@@ -46,8 +46,9 @@ import secrets
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
@@ -68,9 +69,9 @@ from callcenter.core.states import AgentState, CallState, IllegalTransitionError
 from callcenter.store import Store
 from callcenter.store.caller_lookup import CallerRecord, look_up_caller
 from callcenter.store.desk_requests import DESK_ACTIONS, handle_desk_command
-from callcenter.store.records import Customer, Interaction, InteractionFields
+from callcenter.store.records import Interaction, InteractionFields
 from callcenter.store.reports import agent_day
-from callcenter.store.tickets import Ticket, open_tickets_of
+from callcenter.store.tickets import Ticket
 
 if TYPE_CHECKING:
     from ari_app.engine.app import Engine
@@ -111,15 +112,15 @@ class CallControl(Protocol):
 
 
 class Records(Protocol):
-    """The store reads and writes the desk needs (``callcenter.store.Store``)."""
+    """Where the agent's call notes go (``callcenter.store.Store``)."""
 
-    async def get_customer(self, number: str) -> Customer | None: ...
-    async def interactions_of_caller(
-        self, number: str, *, limit: int = 20
-    ) -> list[Interaction]: ...
     async def update_interaction(
         self, call_id: str, **fields: Unpack[InteractionFields]
     ) -> bool: ...
+
+
+LookUp = Callable[[str], Awaitable[CallerRecord]]
+"""A caller's customer, history and open tickets by number (the screen pop's part)."""
 
 
 class PublishLink(Protocol):
@@ -293,6 +294,11 @@ class Desk:
         self.bus = bus
         self.store = store  # tickets and scheduled callbacks (callcenter/store/desk_requests.py)
         self.records = records if records is not None else store
+        self.look_up: LookUp | None = None if store is None else partial(
+            look_up_caller, store, history_limit=HISTORY_LIMIT + 1,
+            tickets_limit=OPEN_TICKETS_LIMIT,
+        )  # fmt: skip
+        """The screen pop's store lookup (``look_up_caller``: one pass for the three reads)."""
         self.control = control
         self.supervisors = supervisors
         self.stats_interval = stats_interval
@@ -385,7 +391,7 @@ class Desk:
             return
         vip = event.attributes.get("vip") is True
         waiting = _Waiting(event.caller_number, event.entered or event.now, vip)
-        if self.records is not None and event.caller_number:
+        if self.look_up is not None and event.caller_number:
             waiting.lookup = asyncio.create_task(self._look_up(event.call, event.caller_number))
         self._waiting[event.call] = waiting
 
@@ -396,9 +402,11 @@ class Desk:
 
     async def _look_up(self, call: str, number: str) -> dict[str, Any]:
         """The screen pop's part from the store; {} when the store is slow or fails."""
+        if self.look_up is None:
+            return {}
         try:
             async with asyncio.timeout(self.lookup_timeout):
-                found = await self._caller_record(number)
+                found = await self.look_up(number)
         except TimeoutError:
             log.warning("screen pop: store slower than %.2f s call=%s", self.lookup_timeout, call)
             return {}
@@ -417,33 +425,6 @@ class Desk:
             if customer.name:
                 pop["customer_name"] = customer.name
         return pop
-
-    async def _caller_record(self, number: str) -> CallerRecord:
-        """From the store, its three reads at once (``look_up_caller``: separate, they cost
-        an eighth of the engine's CPU at 40 calls/s); from other ``records`` one by one."""
-        records, store = self.records, self.store
-        if records is None:
-            return CallerRecord()
-        if store is not None and records is store:
-            return await look_up_caller(
-                store, number, history_limit=HISTORY_LIMIT + 1, tickets_limit=OPEN_TICKETS_LIMIT
-            )
-        customer, past, pending = await asyncio.gather(
-            records.get_customer(number),
-            records.interactions_of_caller(number, limit=HISTORY_LIMIT + 1),
-            self._open_tickets(number),
-        )
-        return CallerRecord(customer, past, pending)
-
-    async def _open_tickets(self, number: str) -> list[Ticket]:
-        """The caller's complaints not closed yet (tickets are the store's, not ``records``')."""
-        if self.store is None:
-            return []
-        try:
-            return await open_tickets_of(self.store, number, limit=OPEN_TICKETS_LIMIT)
-        except Exception:  # the pop still shows the customer and the history
-            log.exception("screen pop: open tickets lookup failed")
-            return []
 
     def _offer(self, ring: cmd.Ring, now: float) -> None:
         waiting = self._waiting.get(ring.call)

@@ -266,10 +266,9 @@ async def bus_rig(
             bus = link.settings
             engine = Engine(settings, config, journal=Journal(writer))
             control.engine = engine
-            records = desk.pop("records", None)
             # real_control: the engine's own CallControl (ari_app/engine/control.py).
             fake = None if desk.pop("real_control", False) else control
-            attached = engine.attach_desk(bus, store=store, records=records, control=fake)
+            attached = engine.attach_desk(bus, store=store, control=fake)
             for name, value in desk.items():
                 setattr(attached, name, value)
             await attached.start()

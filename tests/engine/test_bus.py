@@ -9,14 +9,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import aiomqtt
 import pytest
 
+from ari_app.engine.desk import LookUp
 from callcenter.bus import schemas, topics
 from callcenter.bus.client import Received
 from callcenter.core.states import AgentState, CallState, CallTrigger
+from callcenter.store.caller_lookup import CallerRecord
 from callcenter.store.tickets import close_ticket, create_ticket, follow_up, get_ticket
 from console.wallboard import Wallboard
 from sim import Answer, CallerId, NoAnswer
@@ -125,30 +126,24 @@ async def test_offer_carries_the_screen_pop_with_the_customers_history(rig: BusR
     assert 0 <= offer.waited < 5
 
 
-class SlowRecords:
-    """The store, answering the customer lookup only after ``delay`` seconds."""
+class SlowLookUp:
+    """The desk's store lookup, answering only after ``delay`` seconds."""
 
-    def __init__(self, inner: Any, delay: float) -> None:
+    def __init__(self, inner: LookUp, delay: float) -> None:
         self.inner = inner
         self.delay = delay
         self.answered = asyncio.Event()
 
-    async def get_customer(self, number: str) -> Any:
+    async def __call__(self, number: str) -> CallerRecord:
         await asyncio.sleep(self.delay)
         self.answered.set()
-        return await self.inner.get_customer(number)
-
-    async def interactions_of_caller(self, number: str, *, limit: int = 20) -> Any:
-        return await self.inner.interactions_of_caller(number, limit=limit)
-
-    async def update_interaction(self, call_id: str, **fields: Any) -> bool:
-        result: bool = await self.inner.update_interaction(call_id, **fields)
-        return result
+        return await self.inner(number)
 
 
 async def test_a_slow_store_never_delays_the_offer(tmp_path: Path) -> None:
     async with bus_rig(tmp_path, lookup_timeout=2.0) as rig:
-        slow = rig.desk.records = SlowRecords(rig.store, delay=1.0)
+        assert rig.desk.look_up is not None
+        slow = rig.desk.look_up = SlowLookUp(rig.desk.look_up, delay=1.0)
         await rig.store.upsert_interaction(
             "past-call-2", caller_number="5550000", arrived_at=1_700_000_000.0, notes="called"
         )
