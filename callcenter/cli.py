@@ -315,10 +315,10 @@ def _add_agi_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _server_logging() -> None:
-    """INFO lines ``time logger message`` on stderr, made at about half the usual cost: a
-    server logs a few lines per call, and a record's caller, thread and process, which
-    the format never shows, are looked up for each unless switched off (the "Optimization"
-    section of Python's logging HOWTO)."""
+    """INFO lines ``time logger message`` on stderr, made cheaper: a server logs a few
+    lines per call, and a record's caller, thread and process, which the format never
+    shows, are looked up for each unless switched off (the "Optimization" section of
+    Python's logging HOWTO)."""
     import logging
 
     logging._srcfile = None  # no frame walk per record for funcName/lineno
