@@ -9,9 +9,10 @@ A slow store ends in the runner's fallback (``CC_STATUS=fallback``).
 
 from __future__ import annotations
 
-from agi_scripts.lookups import caller_profile, read_caller_profile, sqlite_reader
+from agi_scripts.lookups import caller_profile, read_caller_profile
 from agi_scripts.runner import ScriptContext, StoreUnavailable
 from agi_scripts.session import AgiSession
+from callcenter.store.sqlite_reader import sqlite_reader
 
 
 async def caller_lookup(session: AgiSession, context: ScriptContext) -> None:

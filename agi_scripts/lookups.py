@@ -7,7 +7,6 @@ number comes from the carrier and is never part of the SQL text.
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.dialects import sqlite
 
 from callcenter.store import Store
 from callcenter.store.schema import customer_tags, customers, interactions
+from callcenter.store.sqlite_reader import sqlite_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,28 +95,3 @@ def _profile(number: str, rows: Sequence[Sequence[Any]]) -> CallerProfile | None
         tags=tuple(row[3] for row in rows if row[3] is not None),
         last_agent=last_agent or "",
     )
-
-
-# On SQLite, point reads go straight to sqlite3 in the event loop. Measured with
-# bench/agi.py: the same indexed lookup took about 2 ms through SQLAlchemy's async
-# engine and aiosqlite (thread hops and a pool checkout) and serialised the server at
-# ~300 requests/s; straight on sqlite3 it takes tens of microseconds, less than the
-# hops it replaces. WAL mode lets this reader run beside the store's writer; a short
-# busy timeout keeps a locked database from holding the loop.
-_READERS: weakref.WeakKeyDictionary[Store, sqlite3.Connection | None] = weakref.WeakKeyDictionary()
-
-
-def sqlite_reader(store: Store) -> sqlite3.Connection | None:
-    """The store's read-only sqlite3 connection; None when the store is not an SQLite file."""
-    if store not in _READERS:
-        engine = getattr(store, "engine", None)  # test doubles may have none
-        if engine is None:
-            return None
-        url = engine.url
-        reader = None
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            reader = sqlite3.connect(url.database, timeout=0.05, check_same_thread=False)
-            reader.execute("PRAGMA query_only = 1")
-            weakref.finalize(store, reader.close)
-        _READERS[store] = reader
-    return _READERS[store]

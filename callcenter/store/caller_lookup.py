@@ -9,11 +9,14 @@ the database: it was SQLAlchemy's execution of each statement (a cache key built
 statement, a BEGIN, and on aiosqlite four hops to the driver's thread per statement, the
 BEGIN's included: cursor, execute, fetch, close), in three connections. Here:
 
-* one pooled connection for the three reads, and three statements instead of up to five
-  (tags joined to the customer, each ticket's latest event joined to the ticket);
-* the statements are SQLAlchemy Core, compiled once per dialect, and run with the
-  driver's own call: one hop to aiosqlite's thread per statement
-  (``Connection.execute_fetchall``), one prepared-statement round trip on asyncpg;
+* three statements instead of up to five (tags joined to the customer, each ticket's
+  latest event joined to the ticket), SQLAlchemy Core compiled once per dialect and run
+  with the driver's own call;
+* on an SQLite file, run straight on the store's sqlite3 reader in the event loop
+  (``sqlite_reader.py``): no hop to aiosqlite's thread at all, where a statement through
+  the pool cost one, and the connection's return to the pool one more (its rollback);
+* on PostgreSQL, one pooled connection and one prepared-statement round trip each
+  (asyncpg);
 * no BEGIN: each read is one statement, atomic on its own (autocommit: SQLite's driver
   transactions are off, see ``engine.py``). The separate reads were three transactions
   anyway; the reads never write, so never take SQLite's write lock.
@@ -35,6 +38,7 @@ from sqlalchemy.engine import Dialect
 
 from callcenter.store.records import INTERACTION_COLUMNS, Customer, Interaction
 from callcenter.store.schema import customer_tags, customers, interactions, ticket_events, tickets
+from callcenter.store.sqlite_reader import sqlite_reader
 from callcenter.store.store import Store
 from callcenter.store.tickets import Ticket, TicketEvent, TicketStatus
 
@@ -139,7 +143,7 @@ async def _fetch(
     dialect: str, driver: Any, statement: _Compiled, values: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
     parameters = statement.parameters(values)
-    if dialect == "sqlite":  # aiosqlite: execute and fetch in one trip to its thread
+    if dialect == "sqlite":  # aiosqlite (an in-memory database): one trip to its thread
         rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(statement.sql, parameters)
     else:  # asyncpg: a prepared statement, cached by the driver per connection
         rows = await driver.fetch(statement.sql, *parameters)
@@ -153,13 +157,20 @@ async def look_up_caller(
     ``tickets_limit`` open tickets (as ``get_customer``, ``interactions_of_caller`` and
     ``open_tickets_of`` give them)."""
     dialect = store.engine.dialect
-    customer_sql, history_sql, tickets_sql = _compiled(dialect)
+    statements = _compiled(dialect)
     values = {"number": number, "history_limit": history_limit, "tickets_limit": tickets_limit}
-    async with store.engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        found = await _fetch(dialect.name, driver, customer_sql, values)
-        past = await _fetch(dialect.name, driver, history_sql, values)
-        pending = await _fetch(dialect.name, driver, tickets_sql, values)
+    reader = sqlite_reader(store)
+    rows: list[Sequence[Sequence[Any]]]
+    if reader is not None:  # an SQLite file: straight in the event loop, no await
+        rows = [
+            reader.execute(statement.sql, statement.parameters(values)).fetchall()
+            for statement in statements
+        ]
+    else:
+        async with store.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            rows = [await _fetch(dialect.name, driver, s, values) for s in statements]
+    found, past, pending = rows
     return CallerRecord(_customer(found), [Interaction(*row) for row in past], _tickets(pending))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import insert
 
 from callcenter.store import Store
@@ -148,8 +149,8 @@ async def test_lookups_cancelled_halfway_leave_the_store_usable(store: Store) ->
     # The desk cancels a lookup when the call ends or its timeout passes.
     await store.upsert_customer(KNOWN, name="Li Na")
     await store.upsert_interaction("past-1", caller_number=KNOWN, arrived_at=NOW)
-    # Cancelled after 0, 1, ... turns of the event loop (SQLite's lookup takes about 13),
-    # then after some milliseconds (PostgreSQL's round trips).
+    # Cancelled after 0, 1, ... turns of the event loop, then after some milliseconds
+    # (PostgreSQL's round trips; an SQLite file's lookup never awaits).
     for steps, delay in [*((n, 0.0) for n in range(40)), *((0, d / 1000) for d in range(1, 8))]:
         task = asyncio.create_task(look_up_caller(store, KNOWN, history_limit=11))
         for _ in range(steps):
@@ -163,3 +164,45 @@ async def test_lookups_cancelled_halfway_leave_the_store_usable(store: Store) ->
     expected = await separately(store, KNOWN, 11, 5)
     assert found == [expected] * 8
     assert expected.customer is not None
+
+
+async def test_an_sqlite_file_is_read_in_the_event_loop_without_the_pool(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Straight on the store's sqlite3 reader: no pooled aiosqlite connection, whose
+    # every statement is a hop to its thread (callcenter/store/sqlite_reader.py).
+    store = await Store.open(sqlite_url)
+    try:
+        await store.upsert_customer(KNOWN, name="Li Na", vip=True)
+        await store.upsert_interaction("past-1", caller_number=KNOWN, arrived_at=NOW)
+        expected = await separately(store, KNOWN, 11, 5)
+
+        def no_pool(_engine: object) -> None:
+            raise AssertionError("the lookup took a pooled connection")
+
+        monkeypatch.setattr(type(store.engine), "connect", no_pool)
+        assert await look_up_caller(store, KNOWN, history_limit=11, tickets_limit=5) == expected
+    finally:
+        monkeypatch.undo()
+        await store.close()
+
+
+async def test_an_in_memory_sqlite_store_is_read_through_its_pool() -> None:
+    # No file for a second connection to open: the reads go through aiosqlite.
+    store = await Store.open("sqlite+aiosqlite:///:memory:")
+    try:
+        await store.upsert_customer(KNOWN, name="Li Na")
+        for tag in ("gold", "complained"):
+            await store.add_customer_tag(KNOWN, tag)
+        await store.upsert_interaction("past-1", caller_number=KNOWN, arrived_at=NOW)
+        await create_ticket(store, department="billing", summary="refund", actor="1001",
+                            customer=KNOWN, at=NOW)  # fmt: skip
+
+        combined = await look_up_caller(store, KNOWN, history_limit=11, tickets_limit=5)
+
+        assert combined == await separately(store, KNOWN, 11, 5)
+        assert combined.customer is not None
+        assert combined.customer.tags == ("complained", "gold")
+        assert [t.summary for t in combined.open_tickets] == ["refund"]
+    finally:
+        await store.close()
