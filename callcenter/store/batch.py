@@ -23,8 +23,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.core.commands import AgentStateChanged, QueueLog
+from callcenter.store import queue_log as qlog
 from callcenter.store.records import FIRST_VALUE_FIELDS, Leg
-from callcenter.store.transaction import StoreTransaction, interaction_values
+from callcenter.store.transaction import (
+    Statement,
+    StoreTransaction,
+    interaction_upserts,
+    interaction_values,
+    leg_inserts,
+    opens_or_closes_a_session,
+    queue_log_inserts,
+    state_change_inserts,
+)
 
 
 @dataclass(slots=True)
@@ -47,6 +57,19 @@ class BatchRows:
             if name in FIRST_VALUE_FIELDS and merged.get(name) is not None:
                 continue
             merged[name] = value
+
+    def statements(self, dialect: str, member_name: qlog.MemberName) -> list[Statement] | None:
+        """The batch as executemanys, in the order :meth:`apply` writes it; None when an
+        agent logs in or out in it (its session is opened or closed row by row)."""
+        timed = [(change, at) for changes, at in self.states for change in changes]
+        if any(opens_or_closes_a_session(change) for change, _ in timed):
+            return None
+        return [
+            *interaction_upserts(dialect, self.interactions),
+            *leg_inserts(dialect, self.legs, self.interactions),
+            *queue_log_inserts(self.lines, member_name),
+            *state_change_inserts(timed),
+        ]
 
     async def apply(self, tx: StoreTransaction) -> None:
         await tx.upsert_interactions(self.interactions)

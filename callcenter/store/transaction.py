@@ -80,6 +80,69 @@ def _upsert_statement(dialect: str, names: tuple[str, ...]) -> Any:
     return stmt.on_conflict_do_update(index_elements=["call_id"], set_=assignments)
 
 
+Statement = tuple[Any, list[dict[str, Any]]]
+"""An executemany: the statement and its rows (each row one set of its parameters)."""
+
+LEG_INSERT = insert(interaction_legs)
+QUEUE_LOG_INSERT = insert(queue_log)
+STATE_CHANGE_INSERT = insert(agent_state_changes)
+
+
+def interaction_upserts(dialect: str, rows: Mapping[str, Mapping[str, Any]]) -> list[Statement]:
+    """Interactions created or updated: call id -> its `interaction_values`. One statement
+    per set of fields (rows sharing one go in one executemany)."""
+    by_names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for call_id, values in rows.items():
+        names = tuple(sorted(values))
+        by_names.setdefault(names, []).append({**values, "call_id": call_id})
+    return [(_upsert_statement(dialect, names), params) for names, params in by_names.items()]
+
+
+def leg_inserts(dialect: str, legs: Sequence[Leg], existing: Collection[str]) -> list[Statement]:
+    """Legs in their order, after the interaction rows they need that are not in
+    ``existing`` (written earlier in the same transaction)."""
+    if not legs:
+        return []
+    calls = dict.fromkeys(leg.call_id for leg in legs)
+    missing = [{"call_id": call} for call in calls if call not in existing]
+    rows = [
+        {
+            "call_id": leg.call_id, "agent": leg.agent, "queue": leg.queue,
+            "offered_at": leg.offered_at, "answered_at": leg.answered_at,
+            "ended_at": leg.ended_at, "result": str(leg.result),
+        }
+        for leg in legs
+    ]  # fmt: skip
+    return [*([(_upsert_statement(dialect, ()), missing)] if missing else []), (LEG_INSERT, rows)]
+
+
+def queue_log_inserts(lines: Sequence[QueueLog], member_name: qlog.MemberName) -> list[Statement]:
+    if not lines:
+        return []
+    return [(QUEUE_LOG_INSERT, [qlog.to_row(line, member_name) for line in lines])]
+
+
+def state_change_inserts(timed: Sequence[tuple[AgentStateChanged, float]]) -> list[Statement]:
+    """The agent state changes kept (not the sessions they open or close)."""
+    if not timed:
+        return []
+    rows = [
+        {
+            "agent": change.agent, "time": at, "previous": str(change.previous),
+            "state": str(change.state), "cause": change.cause, "reason": change.reason,
+            "call_id": change.call,
+        }
+        for change, at in timed
+    ]  # fmt: skip
+    return [(STATE_CHANGE_INSERT, rows)]
+
+
+def opens_or_closes_a_session(change: AgentStateChanged) -> bool:
+    """A login or a logout: ``agent_sessions`` changes too."""
+    logged_out = AgentState.LOGGED_OUT
+    return (change.previous == logged_out) != (change.state == logged_out)
+
+
 class StoreTransaction:
     """The write operations, all in the transaction of ``conn``."""
 
@@ -102,16 +165,13 @@ class StoreTransaction:
         """Create the interaction or update exactly the fields given."""
         await self.upsert_interactions({call_id: interaction_values(fields)})
 
+    async def execute(self, statements: Iterable[Statement]) -> None:
+        for statement, rows in statements:
+            await self.conn.execute(statement, rows)
+
     async def upsert_interactions(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
-        """`upsert_interaction` for many calls: call id -> its `interaction_values`. One
-        statement per set of fields (rows sharing one are written in one executemany)."""
-        by_names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for call_id, values in rows.items():
-            names = tuple(sorted(values))
-            by_names.setdefault(names, []).append({**values, "call_id": call_id})
-        dialect = self.conn.dialect.name
-        for names, params in by_names.items():
-            await self.conn.execute(_upsert_statement(dialect, names), params)
+        """`upsert_interaction` for many calls (:func:`interaction_upserts`)."""
+        await self.execute(interaction_upserts(self.conn.dialect.name, rows))
 
     async def update_interaction(self, call_id: str, **fields: Unpack[InteractionFields]) -> bool:
         """Update the fields given of an existing interaction; False when there is none."""
@@ -158,34 +218,12 @@ class StoreTransaction:
     async def add_legs(self, legs: Sequence[Leg], existing: Collection[str] = ()) -> None:
         """`add_leg` for many legs, in their order; ``existing``: calls whose interaction
         row is known to be there already (written earlier in this transaction)."""
-        if not legs:
-            return
-        calls = dict.fromkeys(leg.call_id for leg in legs)
-        missing = [{"call_id": call} for call in calls if call not in existing]
-        if missing:
-            await self.conn.execute(_upsert_statement(self.conn.dialect.name, ()), missing)
-        await self.conn.execute(
-            insert(interaction_legs),
-            [
-                {
-                    "call_id": leg.call_id,
-                    "agent": leg.agent,
-                    "queue": leg.queue,
-                    "offered_at": leg.offered_at,
-                    "answered_at": leg.answered_at,
-                    "ended_at": leg.ended_at,
-                    "result": str(leg.result),
-                }
-                for leg in legs
-            ],
-        )
+        await self.execute(leg_inserts(self.conn.dialect.name, legs, existing))
 
     # -- queue_log ----------------------------------------------------------------
 
     async def append_queue_log(self, lines: Sequence[QueueLog]) -> None:
-        if lines:
-            rows = [qlog.to_row(line, self.member_name) for line in lines]
-            await self.conn.execute(insert(queue_log), rows)
+        await self.execute(queue_log_inserts(lines, self.member_name))
 
     # -- agents -------------------------------------------------------------------
 
@@ -203,23 +241,7 @@ class StoreTransaction:
         """`record_agent_state` for several (changes, at), in their order: every change
         in one executemany, then the sessions opened and closed."""
         timed = [(change, at) for changes, at in batches for change in changes]
-        if not timed:
-            return
-        await self.conn.execute(
-            insert(agent_state_changes),
-            [
-                {
-                    "agent": change.agent,
-                    "time": at,
-                    "previous": str(change.previous),
-                    "state": str(change.state),
-                    "cause": change.cause,
-                    "reason": change.reason,
-                    "call_id": change.call,
-                }
-                for change, at in timed
-            ],
-        )
+        await self.execute(state_change_inserts(timed))
         for change, at in timed:
             logged_out = AgentState.LOGGED_OUT
             if change.previous == logged_out and change.state != logged_out:

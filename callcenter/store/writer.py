@@ -8,7 +8,9 @@ after the first one arrived, whichever comes first, in one transaction (on
 SQLite one ``BEGIN IMMEDIATE``), and appends the batch's queue_log lines to the
 queue_log file when one is configured (flushed once per batch). The writer's own
 operations are gathered into a few multi-row statements (``batch.py``); any other
-operation (``submit``) is applied as itself, in its place in the order.
+operation (``submit``) is applied as itself, in its place in the order. On an SQLite
+file, a batch of only the writer's own rows (no login or logout in it) is written
+straight on sqlite3, in one trip to a thread of its own (``sqlite_batch.py``).
 
 Bounded: past ``max_pending`` waiting operations a submit is refused (returns
 False, counted in ``stats.dropped``, logged) rather than letting memory grow
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -38,8 +41,9 @@ from callcenter.core.commands import AgentStateChanged, QueueLog
 from callcenter.store.batch import BatchRows
 from callcenter.store.queue_log import QueueLogFile
 from callcenter.store.records import INTERACTION_FIELDS, InteractionFields, Leg
+from callcenter.store.sqlite_batch import SqliteBatches
 from callcenter.store.store import Store
-from callcenter.store.transaction import StoreTransaction
+from callcenter.store.transaction import Statement, StoreTransaction
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +126,11 @@ class _Stop:
     pass
 
 
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError)
+# sqlite3's own: from the batches written straight on sqlite3 (sqlite_batch.py).
+_TRANSIENT = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sqlite3.OperationalError, OSError,
+    TimeoutError,
+)  # fmt: skip
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -157,6 +165,9 @@ class StoreWriter:
         self._pending = 0
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self.sqlite_batches = SqliteBatches.of(store)
+        """Where the batches of the writer's own rows go on an SQLite file, straight on
+        sqlite3 (``sqlite_batch.py``); None: every batch through SQLAlchemy."""
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -214,6 +225,8 @@ class StoreWriter:
         finally:
             if self.queue_log_file is not None:
                 self.queue_log_file.close()
+            if self.sqlite_batches is not None:
+                await self.sqlite_batches.close()
 
     # -- submitting: never blocks, never awaits ------------------------------------------
 
@@ -319,9 +332,7 @@ class StoreWriter:
         delay = self.retry_delay
         while True:
             try:
-                async with self.store.transaction() as tx:
-                    for part in _parts(batch):
-                        await part.apply(tx)
+                await self._write_batch(batch)
             except Exception as error:
                 if not _is_transient(error):
                     log.warning(
@@ -340,6 +351,33 @@ class StoreWriter:
                 self.stats.written += len(batch)
                 self.stats.batches += 1
                 return
+
+    async def _write_batch(self, batch: list[WriteOp]) -> None:
+        """In one transaction: straight on sqlite3 when only the writer's own rows are in
+        it and the store is an SQLite file, through SQLAlchemy otherwise."""
+        parts = _parts(batch)
+        statements = self._sqlite_statements(parts)
+        if statements is not None and self.sqlite_batches is not None:
+            await self.sqlite_batches.write(statements)
+            return
+        async with self.store.transaction() as tx:
+            for part in parts:
+                await part.apply(tx)
+
+    def _sqlite_statements(self, parts: list[WriteOp | BatchRows]) -> list[Statement] | None:
+        if self.sqlite_batches is None:
+            return None
+        statements: list[Statement] = []
+        for part in parts:
+            found = (
+                part.statements("sqlite", self.store.member_name)
+                if isinstance(part, BatchRows)
+                else None
+            )
+            if found is None:
+                return None
+            statements += found
+        return statements
 
     async def _write_one_by_one(self, batch: list[WriteOp]) -> None:
         for op in batch:

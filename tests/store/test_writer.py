@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from callcenter.core.commands import AgentStateChanged, QueueLog
 from callcenter.core.states import AgentState
 from callcenter.store import Leg, QueueLogFile, Store, StoreTransaction, StoreWriter
 from callcenter.store.queue_log import read_queue_log_file
+from callcenter.store.sqlite_batch import SqliteBatches
 from callcenter.store.writer import InteractionUpsert
 
 
@@ -107,11 +109,34 @@ async def test_transient_failures_are_retried_until_written(store_url: str) -> N
     store = await Store.open(store_url)
     flaky = FlakyStore(store.engine)
     try:
-        async with StoreWriter(flaky, retry_delay=0.01) as writer:
+        writer = StoreWriter(flaky, retry_delay=0.01)
+        writer.sqlite_batches = None  # through SQLAlchemy; straight on sqlite3: the next test
+        async with writer:
             writer.queue_log(line(1), line(2))
         assert (writer.stats.retries, writer.stats.written, writer.stats.failed) == (2, 1, 0)
         assert len(await store.queue_log()) == 2
     finally:
+        await store.close()
+
+
+async def test_a_locked_sqlite_file_is_retried_until_the_lock_goes(sqlite_url: str) -> None:
+    store = await Store.open(sqlite_url)
+    holder = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, for a while
+        writer = StoreWriter(store, retry_delay=0.01, flush_interval=0.0)
+        assert isinstance(writer.sqlite_batches, SqliteBatches)  # straight on sqlite3
+        writer.sqlite_batches.busy_timeout = 0.05  # instead of 30 s
+        async with writer:
+            writer.queue_log(line(1), line(2))
+            await eventually(lambda: writer.stats.retries >= 2)
+            assert writer.stats.written == 0
+            holder.execute("COMMIT")
+            await writer.flush()
+        assert (writer.stats.written, writer.stats.failed) == (1, 0)
+        assert [entry.verb for entry in await store.queue_log()] == ["ENTERQUEUE"] * 2
+    finally:
+        holder.close()
         await store.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Table, select
 
 from callcenter.core.commands import AgentStateChanged, QueueLog
@@ -18,7 +19,7 @@ from callcenter.store.schema import (
     interactions,
     queue_log,
 )
-from callcenter.store.transaction import interaction_values
+from callcenter.store.transaction import interaction_values, opens_or_closes_a_session
 from callcenter.store.writer import (
     AgentStates,
     InteractionUpsert,
@@ -164,3 +165,68 @@ async def test_interactions_with_different_fields_are_written_together(store: St
     assert e is not None
     assert e.direction == "inbound"
     assert len((await contents(store))["interactions"]) == 9
+
+
+def own_rows_only() -> list[WriteOp]:
+    """``mixed_operations`` less what a batch written straight on sqlite3 cannot take
+    (``callcenter/store/sqlite_batch.py``): other operations, logins and logouts."""
+    kept = [
+        op
+        for op in mixed_operations()
+        if not isinstance(op, NoteIfThere)
+        and not (isinstance(op, AgentStates) and any(map(opens_or_closes_a_session, op.changes)))
+    ]
+    return [*kept, InteractionUpsert("c3", {"hold_time": 2})]  # an int for a Double column
+
+
+async def test_a_batch_straight_on_an_sqlite_file_leaves_the_same_rows(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await Store.open(sqlite_url)
+    try:
+        async with store.transaction() as tx:
+            for op in own_rows_only():
+                await op.apply(tx)
+        reference = await contents(store)
+        await empty(store)
+
+        def no_sqlalchemy() -> None:
+            raise AssertionError("the batch went through SQLAlchemy")
+
+        monkeypatch.setattr(store, "transaction", no_sqlalchemy)
+        async with StoreWriter(store, flush_interval=60.0) as writer:
+            for op in own_rows_only():
+                assert writer.submit(op)
+        assert (writer.stats.batches, writer.stats.written) == (1, len(own_rows_only()))
+        monkeypatch.undo()
+        written = await contents(store)
+        assert written == reference
+        assert len(reference["legs"]) == 2
+        assert len(reference["queue_log"]) == 4
+        assert [(row[0], row[3]) for row in reference["legs"]] == [("c2", 101.0), ("c1", 102.0)]
+        # A Double column's int comes back a float, as through SQLAlchemy.
+        [c3] = [row for row in written["interactions"] if row[0] == "c3"]
+        hold_time = dict(zip([c.name for c in interactions.c], c3, strict=True))["hold_time"]
+        assert (type(hold_time), hold_time) == (float, 2.0)
+    finally:
+        await store.close()
+
+
+async def test_a_row_rejected_straight_on_an_sqlite_file_costs_only_its_operation(
+    sqlite_url: str,
+) -> None:
+    store = await Store.open(sqlite_url)
+    bad = LegAdd(Leg("c9", "1009", None, "failed"))  # type: ignore[arg-type]  # NOT NULL
+    try:
+        async with StoreWriter(store, flush_interval=60.0) as writer:
+            for op in [*own_rows_only()[:4], bad, *own_rows_only()[4:]]:
+                writer.submit(op)
+        assert (writer.stats.failed, writer.stats.written) == (1, len(own_rows_only()))
+        written = await contents(store)
+        await empty(store)
+        async with store.transaction() as tx:
+            for op in own_rows_only():
+                await op.apply(tx)
+        assert written == await contents(store)
+    finally:
+        await store.close()
