@@ -589,10 +589,10 @@ class Desk:
     async def _publish(self, client: PublishLink) -> None:
         """Publish in order, everything waiting at once in one write (``BusClient.batch``:
         the commands of a dispatcher step go out together), with no task or future per
-        message: ``publish_nowait`` hands each to the link and the broker's PUBACKs come
-        back to ``acknowledged``. At most ``in_flight`` await theirs; those still waiting
-        when the link drops go back to the outbox, first in line for the next link (QoS 1
-        as before: at least once)."""
+        message: ``publish_nowait`` hands each to the link and the broker's PUBACKs (QoS
+        1) or paho's writes (QoS 0: retained state) come back to ``acknowledged``. At
+        most ``in_flight`` await theirs; those still waiting when the link drops go back
+        to the outbox, first in line for the next link (at least once)."""
         unacked: dict[int, Item] = {}  # by message id, in publish order
         room = asyncio.Event()
 
@@ -631,7 +631,13 @@ class Desk:
         except schemas.MessageError:
             log.exception("bus: unpublishable message on %s", topic)
             return
-        unacked[client.publish_nowait(topic, payload, retain=retain)] = item
+        # Retained state (an agent's, a queue's figures) goes at QoS 0: every new link
+        # republishes each retained topic's latest value (``republish_all``) and a
+        # superseded one is never sent again (``put_back``), so QoS 1's resending would
+        # add nothing; its PUBACK would add a wake-up and a packet to read per message.
+        # Call events, offers and replies keep QoS 1: nothing republishes them.
+        qos = 0 if retain else 1
+        unacked[client.publish_nowait(topic, payload, retain=retain, qos=qos)] = item
 
     # -- in: commands -------------------------------------------------------------------
 

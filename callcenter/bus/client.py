@@ -142,7 +142,8 @@ class BusClient:
         self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
     ) -> int:
         """Hand ``payload`` to the link without waiting for the broker: its message id.
-        The acknowledgement (QoS 1: the broker's PUBACK) is told to ``on_acknowledged``.
+        The acknowledgement (QoS 1: the broker's PUBACK; QoS 0: paho wrote it) is told to
+        ``on_acknowledged``.
         ``topic`` is not checked: build it with ``topics``. No future, no task: this is
         the engine's path, several per call (``ari_app/engine/desk.py``).
         Raises ``aiomqtt.MqttCodeError`` when the link is down."""
