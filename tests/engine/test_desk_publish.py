@@ -27,12 +27,15 @@ A, C, T = AgentState, CallState, CallTrigger
 
 class FakeLink:
     """A link that records each write (the publishes of one ``batch``) and acknowledges
-    only when told to, like a broker whose PUBACKs are late."""
+    a QoS 1 message only when told to, like a broker whose PUBACKs are late (QoS 0: at
+    the write, as paho)."""
 
     def __init__(self) -> None:
         self.on_acknowledged: Any = None
         self.writes: list[list[tuple[str, schemas.AnyMessage, bool]]] = []
         self.unacked: list[int] = []
+        self.qos: dict[str, set[int]] = {}  # topic -> the QoS it was published at
+        self._written: list[int] = []  # QoS 0: told acknowledged once written
         self.down = False
         self._mids = iter(range(1, 1 << 30))
         self._open: list[tuple[str, schemas.AnyMessage, bool]] | None = None
@@ -43,12 +46,12 @@ class FakeLink:
         if self.down:
             raise aiomqtt.MqttCodeError(4, "could not publish")
         assert self._open is not None, "published outside a batch"
-        assert qos == 1
         parsed = topics.parse(topic)
         assert parsed is not None
         self._open.append((topic, schemas.decode(parsed, payload), retain))
+        self.qos.setdefault(topic, set()).add(qos)
         mid = next(self._mids)
-        self.unacked.append(mid)
+        (self.unacked if qos == 1 else self._written).append(mid)
         return mid
 
     @contextlib.contextmanager
@@ -60,6 +63,9 @@ class FakeLink:
             if self._open:
                 self.writes.append(self._open)
             self._open = None
+            written, self._written = self._written, []
+            for mid in written:  # as paho tells of a QoS 0 message: once it wrote it
+                self.on_acknowledged(mid)
 
     def ack(self, count: int | None = None) -> None:
         """The broker acknowledges the ``count`` oldest (all by default)."""
@@ -158,6 +164,11 @@ async def test_a_call_publishes_eight_messages_one_write_per_dispatcher_step() -
     ]
     assert all(retain == (topics.parse(t).kind in topics.RETAINED)  # type: ignore[union-attr]
                for t, _, retain in link.published)  # fmt: skip
+    # Retained state at QoS 0 (republished whole on every new link), the rest at QoS 1.
+    assert link.qos == {
+        topics.agent_state("1001"): {0}, topics.agent_offer("1001"): {1},
+        topics.call_events("c1"): {1},
+    }  # fmt: skip
 
 
 async def test_the_offer_and_the_agents_state_leave_in_the_same_loop_turn() -> None:
