@@ -67,7 +67,7 @@ from callcenter.core.agent import MemberCondition
 from callcenter.core.errors import RoutingError
 from callcenter.core.states import AgentState, CallState, IllegalTransitionError
 from callcenter.store import Store
-from callcenter.store.caller_lookup import CallerRecord, look_up_caller
+from callcenter.store.caller_lookup import CallerRecord, look_up_caller, read_caller_now
 from callcenter.store.desk_requests import DESK_ACTIONS, handle_desk_command
 from callcenter.store.records import Interaction, InteractionFields
 from callcenter.store.reports import agent_day
@@ -121,6 +121,9 @@ class Records(Protocol):
 
 LookUp = Callable[[str], Awaitable[CallerRecord]]
 """A caller's customer, history and open tickets by number (the screen pop's part)."""
+
+LookUpNow = Callable[[str], CallerRecord | None]
+"""The same without awaiting; None when the store can only answer later."""
 
 
 class PublishLink(Protocol):
@@ -240,7 +243,7 @@ class _Waiting:
     number: str
     entered: float
     vip: bool
-    lookup: asyncio.Task[dict[str, Any]] | None = None
+    lookup: asyncio.Future[dict[str, Any]] | None = None
 
 
 def _history(interactions: Sequence[Interaction], call: str) -> list[schemas.PastContact]:
@@ -294,11 +297,16 @@ class Desk:
         self.bus = bus
         self.store = store  # tickets and scheduled callbacks (callcenter/store/desk_requests.py)
         self.records = records if records is not None else store
+        history, tickets = HISTORY_LIMIT + 1, OPEN_TICKETS_LIMIT
         self.look_up: LookUp | None = None if store is None else partial(
-            look_up_caller, store, history_limit=HISTORY_LIMIT + 1,
-            tickets_limit=OPEN_TICKETS_LIMIT,
+            look_up_caller, store, history_limit=history, tickets_limit=tickets
         )  # fmt: skip
         """The screen pop's store lookup (``look_up_caller``: one pass for the three reads)."""
+        self.look_up_now: LookUpNow | None = None if store is None else partial(
+            read_caller_now, store, history_limit=history, tickets_limit=tickets
+        )  # fmt: skip
+        """Tried first (an SQLite file: a few point reads in the event loop), so that the
+        first offer has the whole pop: one offer per call, not two (``_offer``)."""
         self.control = control
         self.supervisors = supervisors
         self.stats_interval = stats_interval
@@ -391,9 +399,30 @@ class Desk:
             return
         vip = event.attributes.get("vip") is True
         waiting = _Waiting(event.caller_number, event.entered or event.now, vip)
-        if self.look_up is not None and event.caller_number:
-            waiting.lookup = asyncio.create_task(self._look_up(event.call, event.caller_number))
+        if event.caller_number:
+            waiting.lookup = self._start_lookup(event.call, event.caller_number)
         self._waiting[event.call] = waiting
+
+    def _start_lookup(self, call: str, number: str) -> asyncio.Future[dict[str, Any]] | None:
+        """The screen pop's part from the store: answered at once where the store can
+        (``look_up_now``), else a task (``look_up``)."""
+        if self.look_up_now is not None:
+            pop: dict[str, Any] | None
+            try:
+                found = self.look_up_now(number)
+                pop = None if found is None else self._pop(call, found)
+            except Exception:  # a locked database (sqlite_reader.py), a broken file
+                log.exception("screen pop: store lookup failed call=%s", call)
+                pop = {}
+            if pop is not None:
+                answered: asyncio.Future[dict[str, Any]] = (
+                    asyncio.get_running_loop().create_future()
+                )
+                answered.set_result(pop)
+                return answered
+        if self.look_up is None:
+            return None
+        return asyncio.create_task(self._look_up(call, number))
 
     def _call_done(self, call: str) -> None:
         waiting = self._waiting.pop(call, None)
@@ -413,6 +442,10 @@ class Desk:
         except Exception:
             log.exception("screen pop: store lookup failed call=%s", call)
             return {}
+        return self._pop(call, found)
+
+    @staticmethod
+    def _pop(call: str, found: CallerRecord) -> dict[str, Any]:
         pop: dict[str, Any] = {
             "history": _history(found.history, call),
             "open_tickets": _pending(found.open_tickets),
@@ -448,7 +481,7 @@ class Desk:
         lookup.add_done_callback(lambda task: self._enriched(ring, now, base, task))
 
     def _enriched(
-        self, ring: cmd.Ring, now: float, base: dict[str, Any], task: asyncio.Task[dict[str, Any]]
+        self, ring: cmd.Ring, now: float, base: dict[str, Any], task: asyncio.Future[dict[str, Any]]
     ) -> None:
         offer = self._offers.get(ring.agent)
         if task.cancelled() or offer is None or offer.call != ring.call:

@@ -150,27 +150,46 @@ async def _fetch(
     return rows
 
 
+def read_caller_now(
+    store: Store, number: str, *, history_limit: int = 20, tickets_limit: int = 5
+) -> CallerRecord | None:
+    """:func:`look_up_caller` without awaiting: on an SQLite file, straight on the store's
+    sqlite3 reader in the event loop; None for a store that must be awaited (PostgreSQL,
+    an in-memory SQLite database)."""
+    reader = sqlite_reader(store)
+    if reader is None:
+        return None
+    values = {"number": number, "history_limit": history_limit, "tickets_limit": tickets_limit}
+    found, past, pending = [
+        reader.execute(statement.sql, statement.parameters(values)).fetchall()
+        for statement in _compiled(store.engine.dialect)
+    ]
+    return _record(found, past, pending)
+
+
 async def look_up_caller(
     store: Store, number: str, *, history_limit: int = 20, tickets_limit: int = 5
 ) -> CallerRecord:
     """``number``'s customer record, its ``history_limit`` latest interactions and its
     ``tickets_limit`` open tickets (as ``get_customer``, ``interactions_of_caller`` and
     ``open_tickets_of`` give them)."""
+    now = read_caller_now(store, number, history_limit=history_limit, tickets_limit=tickets_limit)
+    if now is not None:
+        return now
     dialect = store.engine.dialect
-    statements = _compiled(dialect)
     values = {"number": number, "history_limit": history_limit, "tickets_limit": tickets_limit}
-    reader = sqlite_reader(store)
-    rows: list[Sequence[Sequence[Any]]]
-    if reader is not None:  # an SQLite file: straight in the event loop, no await
-        rows = [
-            reader.execute(statement.sql, statement.parameters(values)).fetchall()
-            for statement in statements
+    async with store.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        found, past, pending = [
+            await _fetch(dialect.name, driver, statement, values)
+            for statement in _compiled(dialect)
         ]
-    else:
-        async with store.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            rows = [await _fetch(dialect.name, driver, s, values) for s in statements]
-    found, past, pending = rows
+    return _record(found, past, pending)
+
+
+def _record(
+    found: Sequence[Sequence[Any]], past: Sequence[Sequence[Any]], pending: Sequence[Sequence[Any]]
+) -> CallerRecord:
     return CallerRecord(_customer(found), [Interaction(*row) for row in past], _tickets(pending))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -109,11 +110,11 @@ async def test_offer_carries_the_screen_pop_with_the_customers_history(rig: BusR
         caller = rig.ast.inject_caller(
             "800", caller=CallerId("Ann Li", "5551234"), args=("inbound", "800")
         )
-        # The agent was free: the ring (and a first offer) went before the store
-        # answered; the complete pop follows for the same call.
-        offer = await ann.next(
-            lambda r: isinstance(r.message, schemas.OfferMessage) and not r.message.history_pending
-        )
+        # The agent was free, so the ring went in the step that queued the caller: the
+        # SQLite store was read in that step too, and the one offer has the whole pop.
+        offer = await ann.next(lambda r: isinstance(r.message, schemas.OfferMessage))
+        with pytest.raises(TimeoutError):  # and no second one
+            await ann.next(lambda r: isinstance(r.message, schemas.OfferMessage), limit=0.5)
     assert isinstance(offer, schemas.OfferMessage)
     assert (offer.call, offer.agent, offer.queue) == (caller.id, "1001", "sales")
     assert (offer.caller_number, offer.caller_name, offer.vip) == ("5551234", "Ann Li", True)
@@ -124,6 +125,26 @@ async def test_offer_carries_the_screen_pop_with_the_customers_history(rig: BusR
     assert (past.call, past.agent, past.disposition) == ("past-call-1", "1002", "resolved")
     assert past.notes == "[red]refund[/red] promised"
     assert 0 <= offer.waited < 5
+
+
+async def test_a_store_failing_at_once_costs_the_offer_its_pop_only(
+    rig: BusRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    def locked(_number: str) -> CallerRecord:
+        raise sqlite3.OperationalError("database is locked")
+
+    rig.desk.look_up_now = locked
+    rig.ast.endpoints.set("PJSIP/1001", NoAnswer())
+    async with rig.console("1001") as ann:
+        await ann.watch(topics.agent_offer("1001"))
+        assert (await ann.command("login", pin="1234")).ok
+        caller = rig.ast.inject_caller("800", caller=CallerId("Ann Li", "5551234"),
+                                       args=("inbound", "800"))  # fmt: skip
+        offer = await ann.next(lambda r: True)
+    assert isinstance(offer, schemas.OfferMessage)
+    assert (offer.call, offer.caller_name, offer.history_pending) == (caller.id, "Ann Li", False)
+    assert (offer.history, offer.open_tickets) == ([], [])
+    assert "screen pop: store lookup failed" in caplog.text
 
 
 class SlowLookUp:
@@ -143,6 +164,7 @@ class SlowLookUp:
 async def test_a_slow_store_never_delays_the_offer(tmp_path: Path) -> None:
     async with bus_rig(tmp_path, lookup_timeout=2.0) as rig:
         assert rig.desk.look_up is not None
+        rig.desk.look_up_now = None  # a store that answers only later (PostgreSQL, or slow)
         slow = rig.desk.look_up = SlowLookUp(rig.desk.look_up, delay=1.0)
         await rig.store.upsert_interaction(
             "past-call-2", caller_number="5550000", arrived_at=1_700_000_000.0, notes="called"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert
 
 from callcenter.store import Store
-from callcenter.store.caller_lookup import CallerRecord, look_up_caller
+from callcenter.store.caller_lookup import CallerRecord, look_up_caller, read_caller_now
 from callcenter.store.schema import ticket_events
 from callcenter.store.tickets import (
     TicketStatus,
@@ -182,6 +182,7 @@ async def test_an_sqlite_file_is_read_in_the_event_loop_without_the_pool(
 
         monkeypatch.setattr(type(store.engine), "connect", no_pool)
         assert await look_up_caller(store, KNOWN, history_limit=11, tickets_limit=5) == expected
+        assert read_caller_now(store, KNOWN, history_limit=11, tickets_limit=5) == expected
     finally:
         monkeypatch.undo()
         await store.close()
@@ -200,6 +201,7 @@ async def test_an_in_memory_sqlite_store_is_read_through_its_pool() -> None:
 
         combined = await look_up_caller(store, KNOWN, history_limit=11, tickets_limit=5)
 
+        assert read_caller_now(store, KNOWN) is None  # it has to be awaited
         assert combined == await separately(store, KNOWN, 11, 5)
         assert combined.customer is not None
         assert combined.customer.tags == ("complained", "gold")
