@@ -76,7 +76,7 @@ def as_executemanys(statements: Sequence[Statement]) -> list[tuple[str, list[tup
     """Each statement's SQL and its rows as tuples in placeholder order."""
     runs = []
     for statement, rows in statements:
-        found = compiled(statement, tuple(rows[0]))
+        found = compiled(statement, tuple(sorted(rows[0])))  # one entry per set of keys
         runs.append((found.sql, [found.parameters(row) for row in rows]))
     return runs
 
