@@ -1,14 +1,15 @@
 """The writer's batches on an SQLite file, each in one trip to a thread of their own.
 
 Through SQLAlchemy's async engine and aiosqlite, a batch of the writer's rows cost
-about 2.7 ms of CPU whatever its size: each statement is several hops to aiosqlite's
+about 3 ms of CPU whatever its size: each statement is several hops to aiosqlite's
 thread (cursor, execute, close; the BEGIN too, and the rollback when the connection goes
 back to its pool), each waking that thread and the event loop, plus SQLAlchemy's own
 work per statement. Here the same statements (built by ``transaction.py``, SQLAlchemy
 Core, compiled once for SQLite) run on a sqlite3 connection of the writer's own, in one
 function on its own thread: BEGIN IMMEDIATE, an executemany per statement, COMMIT.
-``python -m bench.store_writer`` (8 calls per batch, as at 40 calls/s with a batch every
-0.2 s): about 0.4 ms of CPU per call before, 0.16 ms after.
+``python -m bench.store_writer``: with 8 calls per batch (40 calls/s, a batch every
+0.2 s) about 0.36 ms of CPU per call before, 0.16 ms after; with 1 (``--calls-per-batch
+1``, the fixed cost of a batch) 3.2 ms before, 0.43 ms after.
 
 Only the writer's own rows take this path (``BatchRows.statements``); other operations,
 logins and logouts, and PostgreSQL go through SQLAlchemy as before. Every value is a
