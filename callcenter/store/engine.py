@@ -97,21 +97,27 @@ def _set_wal(cursor: Any, busy_timeout: float) -> None:
             time.sleep(0.01)  # in the driver's thread, not the event loop
 
 
+def tune_sqlite_connection(dbapi_connection: Any, busy_timeout: float) -> None:
+    """The store's settings on a new sqlite3 (or aiosqlite-adapted) connection: every
+    writer's, the pool's and the writer's own (``sqlite_batch.py``)."""
+    # Stop the driver from emitting its own (deferred) BEGIN: ours is BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        _set_wal(cursor, busy_timeout)
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # In WAL mode NORMAL is durable against application crashes; only an
+        # OS crash or power loss may lose the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
 def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Stop the driver from emitting its own (deferred) BEGIN; _on_begin does it.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            _set_wal(cursor, busy_timeout)
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            # In WAL mode NORMAL is durable against application crashes; only an
-            # OS crash or power loss may lose the last commits.
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        finally:
-            cursor.close()
+        tune_sqlite_connection(dbapi_connection, busy_timeout)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

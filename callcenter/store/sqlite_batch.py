@@ -27,7 +27,8 @@ from typing import Any
 
 from sqlalchemy.dialects import sqlite
 
-from callcenter.store.engine import SQLITE_BUSY_TIMEOUT
+from callcenter.store.engine import SQLITE_BUSY_TIMEOUT, tune_sqlite_connection
+from callcenter.store.sqlite_reader import sqlite_file
 from callcenter.store.store import Store
 from callcenter.store.transaction import Statement
 
@@ -94,12 +95,8 @@ class SqliteBatches:
     @classmethod
     def of(cls, store: Store) -> SqliteBatches | None:
         """For ``store`` when it is an SQLite file; None otherwise."""
-        url = getattr(store, "engine", None) and store.engine.url
-        if url is None or url.get_backend_name() != "sqlite":
-            return None
-        if url.database in (None, "", ":memory:") or url.query.get("uri"):
-            return None  # nothing a second connection could open
-        return cls(url.database)
+        path = sqlite_file(store)
+        return None if path is None else cls(path)
 
     async def write(self, statements: Sequence[Statement]) -> None:
         """All of ``statements`` committed, or none (the exception is sqlite3's)."""
@@ -125,12 +122,8 @@ class SqliteBatches:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            # isolation_level None: no BEGIN of the driver's own; ours above. The settings
-            # are those of the store's other connections (engine.py); WAL mode is the
-            # file's already.
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout)
+            tune_sqlite_connection(db, self.busy_timeout)  # as the store's pool (engine.py)
             self._db = db
         return self._db
 

@@ -25,16 +25,25 @@ BUSY_TIMEOUT = 0.05
 _READERS: weakref.WeakKeyDictionary[Store, sqlite3.Connection | None] = weakref.WeakKeyDictionary()
 
 
+def sqlite_file(store: Store) -> str | None:
+    """The path of ``store``'s SQLite file, which another connection can open; None for
+    any other store (PostgreSQL, an in-memory or URI database, a test double)."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return None
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    return None if url.database in (None, "", ":memory:") else str(url.database)
+
+
 def sqlite_reader(store: Store) -> sqlite3.Connection | None:
     """The store's read-only sqlite3 connection; None when the store is not an SQLite file."""
     if store not in _READERS:
-        engine = getattr(store, "engine", None)  # test doubles may have none
-        if engine is None:
-            return None
-        url = engine.url
+        path = sqlite_file(store)
         reader = None
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            reader = sqlite3.connect(url.database, timeout=BUSY_TIMEOUT, check_same_thread=False)
+        if path is not None:
+            reader = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
             reader.execute("PRAGMA query_only = 1")
             weakref.finalize(store, reader.close)
         _READERS[store] = reader

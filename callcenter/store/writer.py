@@ -356,28 +356,13 @@ class StoreWriter:
         """In one transaction: straight on sqlite3 when only the writer's own rows are in
         it and the store is an SQLite file, through SQLAlchemy otherwise."""
         parts = _parts(batch)
-        statements = self._sqlite_statements(parts)
+        statements = _sqlite_statements(parts, self.store) if self.sqlite_batches else None
         if statements is not None and self.sqlite_batches is not None:
             await self.sqlite_batches.write(statements)
             return
         async with self.store.transaction() as tx:
             for part in parts:
                 await part.apply(tx)
-
-    def _sqlite_statements(self, parts: list[WriteOp | BatchRows]) -> list[Statement] | None:
-        if self.sqlite_batches is None:
-            return None
-        statements: list[Statement] = []
-        for part in parts:
-            found = (
-                part.statements("sqlite", self.store.member_name)
-                if isinstance(part, BatchRows)
-                else None
-            )
-            if found is None:
-                return None
-            statements += found
-        return statements
 
     async def _write_one_by_one(self, batch: list[WriteOp]) -> None:
         for op in batch:
@@ -394,6 +379,19 @@ class StoreWriter:
 
     def _done(self, count: int) -> None:
         self._pending -= count
+
+
+def _sqlite_statements(parts: list[WriteOp | BatchRows], store: Store) -> list[Statement] | None:
+    """The batch as SQLite statements; None when a part is not the writer's own rows."""
+    statements: list[Statement] = []
+    for part in parts:
+        if not isinstance(part, BatchRows):
+            return None
+        found = part.statements("sqlite", store.member_name)
+        if found is None:
+            return None
+        statements += found
+    return statements
 
 
 def _parts(batch: list[WriteOp]) -> list[WriteOp | BatchRows]:

@@ -1,9 +1,17 @@
-"""The writer's statements compiled for sqlite3 (``callcenter/store/sqlite_batch.py``)."""
+"""The writer's statements compiled for sqlite3 (``callcenter/store/sqlite_batch.py``), and
+which stores get connections of their own."""
 
 from __future__ import annotations
 
-from callcenter.store import sqlite_batch
-from callcenter.store.sqlite_batch import as_executemanys
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from sqlalchemy import make_url
+
+from callcenter.store import Store, sqlite_batch
+from callcenter.store.sqlite_batch import SqliteBatches, as_executemanys
+from callcenter.store.sqlite_reader import sqlite_file
 from callcenter.store.transaction import QUEUE_LOG_INSERT, interaction_upserts
 
 
@@ -33,3 +41,19 @@ def test_values_are_converted_as_sqlalchemy_converts_them() -> None:
     [(_, [values])] = as_executemanys([(QUEUE_LOG_INSERT, [row])])
     time = values[sqlite_batch.compiled(QUEUE_LOG_INSERT, tuple(sorted(row))).names.index("time")]
     assert (type(time), time) == (float, 1.0)  # a Double column's int, as a float
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite+aiosqlite:////var/lib/callcenter/cc.db", "/var/lib/callcenter/cc.db"),
+        ("sqlite+aiosqlite:///:memory:", None),  # another connection: another database
+        ("sqlite+aiosqlite:///file:cc?mode=memory&cache=shared&uri=true", None),
+        ("postgresql+asyncpg://cc@db/cc", None),
+    ],
+)
+def test_only_an_sqlite_file_gets_connections_of_its_own(url: str, path: str | None) -> None:
+    # The screen pop's reader and the writer's batches open the file a second time.
+    store = cast(Store, SimpleNamespace(engine=SimpleNamespace(url=make_url(url))))
+    assert sqlite_file(store) == path
+    assert (SqliteBatches.of(store) is None) == (path is None)

@@ -102,14 +102,22 @@ async def empty(store: Store) -> None:
             await tx.conn.execute(table.delete())
 
 
+async def one_by_one(store: Store, operations: list[WriteOp]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows ``operations`` leave applied one at a time, in one transaction, on empty
+    tables (emptied again after, for a writer still to be tested)."""
+    await empty(store)
+    async with store.transaction() as tx:
+        for op in operations:
+            await op.apply(tx)
+    rows = await contents(store)
+    await empty(store)
+    return rows
+
+
 async def test_a_batch_leaves_the_rows_of_its_operations_applied_one_by_one(
     store: Store,
 ) -> None:
-    async with store.transaction() as tx:
-        for op in mixed_operations():
-            await op.apply(tx)
-    reference = await contents(store)
-    await empty(store)
+    reference = await one_by_one(store, mixed_operations())
 
     async with StoreWriter(store, flush_interval=60.0) as writer:
         for op in mixed_operations():
@@ -140,12 +148,8 @@ async def test_a_row_the_database_rejects_costs_only_its_operation(store: Store)
             writer.submit(op)
     assert writer.stats.failed == 1
     assert writer.stats.written == len(mixed_operations())
-    reference_store = await contents(store)
-    await empty(store)
-    async with store.transaction() as tx:
-        for op in mixed_operations():
-            await op.apply(tx)
-    assert reference_store == await contents(store)
+    written = await contents(store)
+    assert written == await one_by_one(store, mixed_operations())
 
 
 async def test_interactions_with_different_fields_are_written_together(store: Store) -> None:
@@ -184,11 +188,7 @@ async def test_a_batch_straight_on_an_sqlite_file_leaves_the_same_rows(
 ) -> None:
     store = await Store.open(sqlite_url)
     try:
-        async with store.transaction() as tx:
-            for op in own_rows_only():
-                await op.apply(tx)
-        reference = await contents(store)
-        await empty(store)
+        reference = await one_by_one(store, own_rows_only())
 
         def no_sqlalchemy() -> None:
             raise AssertionError("the batch went through SQLAlchemy")
@@ -223,10 +223,6 @@ async def test_a_row_rejected_straight_on_an_sqlite_file_costs_only_its_operatio
                 writer.submit(op)
         assert (writer.stats.failed, writer.stats.written) == (1, len(own_rows_only()))
         written = await contents(store)
-        await empty(store)
-        async with store.transaction() as tx:
-            for op in own_rows_only():
-                await op.apply(tx)
-        assert written == await contents(store)
+        assert written == await one_by_one(store, own_rows_only())
     finally:
         await store.close()
