@@ -144,7 +144,7 @@ async def test_blind_transfer_to_an_agent_bridges_the_caller_with_them(rig: Rig)
     (target,) = rig.originated("PJSIP/1002")
     assert target.startswith("cc-xfer-")
     await rig.until(lambda: together(rig, caller, target))
-    assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
+    await rig.until(lambda: not any(b.bridge_type == "holding" for b in rig.ast.bridges.values()))
     assert not rig.engine.reachability.reachable("1002")  # offered nothing meanwhile
     with pytest.raises(ControlError, match="not on a call"):
         await control.hold("1001")

@@ -50,7 +50,8 @@ async def test_caller_hears_music_then_is_bridged_with_the_agent_and_hangs_up(ri
     assert bridge_of(rig, caller.id) == ("mixing", False)
     (start,) = rig.events("StasisStart", leg)
     assert start["args"] == ["agent", caller.id, "1001"]
-    assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
+    # Destroyed by the request after the swap into the mixing bridge: wait for it.
+    await rig.until(lambda: not any(b.bridge_type == "holding" for b in rig.ast.bridges.values()))
 
     rig.ast.remote_hangup(caller.id)
     await rig.until(lambda: leg not in rig.ast.channels)
