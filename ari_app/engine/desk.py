@@ -13,7 +13,7 @@ sends all that waits in one write (a dispatcher step's messages together) and tr
 the broker's acknowledgements by message id: no task or future per message. A call
 publishes 8 messages: the agent's state 3 times (ringing, on_call, ready; wrap_up
 too where the queue has one), the offer (again with the history when the store was
-slower than the offer), and 4 call events (ringing, connected, connect, done).
+slower than the offer), and 4 call events (join, ringing, connected, done).
 
 The screen pop: the customer's record, past interactions and complaint tickets not
 closed yet are read from the store when the caller is *enqueued* (with a short
@@ -377,11 +377,11 @@ class Desk:
                     # and each publish costs the engine CPU (callcenter/bus/README.md).
                     self._offer(command, now)
                 case cmd.Connect(call=call, agent=agent):
+                    # No ``connect`` call event any more either: the call's ``connected``
+                    # state and the agent's ``on_call`` (with the call) say it already.
                     self._last_call[agent] = call
                     waiting = self._waiting.get(call)
                     self._last_caller[agent] = waiting.number if waiting else ""
-                    connected = schemas.call_connect_event(command, now)
-                    self.outbox.put(topics.call_events(call), connected)
                 case cmd.QueueLog(verb="ENTERQUEUE", call=call):
                     # Entering a queue is no state change in the core; the supervisors'
                     # waiting list needs it (at the caller's entry time).

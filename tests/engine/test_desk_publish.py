@@ -134,7 +134,7 @@ def kinds(messages: list[tuple[str, schemas.AnyMessage, bool]]) -> list[str]:
     return named
 
 
-async def test_a_call_publishes_eight_messages_one_write_per_dispatcher_step() -> None:
+async def test_a_call_publishes_one_write_per_dispatcher_step_agent_facing_first() -> None:
     built, link = desk(), FakeLink()
     async with publishing(built, link):
         built.record(ev.CallEnqueued(1.0, "c1", "sales"), [
@@ -155,11 +155,11 @@ async def test_a_call_publishes_eight_messages_one_write_per_dispatcher_step() -
             cmd.AgentStateChanged("1001", A.ON_CALL, A.READY, "hangup"),
         ])  # fmt: skip
         await turns()
-    # Agent-facing first (state, offer), then the supervisors' call events; no "ring"
-    # call event: the agent's ringing state and the call's say it already.
+    # Agent-facing first (state, offer), then the supervisors' call events; no "ring" or
+    # "connect" call event: the agent's state and the call's say it already.
     assert [kinds(write) for write in link.writes] == [
         ["agent_state:ringing", "agent_offer", "call_events:ringing"],
-        ["agent_state:on_call", "call_events:connected", "call_events:connect"],
+        ["agent_state:on_call", "call_events:connected"],
         ["agent_state:ready", "call_events:done"],
     ]
     assert all(retain == (topics.parse(t).kind in topics.RETAINED)  # type: ignore[union-attr]
@@ -284,6 +284,5 @@ def test_unsent_agent_states_coalesce_to_the_latest_in_the_outbox() -> None:
     assert sorted(kinds([(t, cast(Any, m), r) for t, m, r in taken])) == sorted([
         "agent_state:ready",  # retained: the three states of 1001 coalesced while unsent
         "agent_offer",
-        "call_events:ringing", "call_events:connected", "call_events:connect",
-        "call_events:done",
+        "call_events:ringing", "call_events:connected", "call_events:done",
     ])  # fmt: skip
