@@ -105,7 +105,7 @@ class SocketRequests:
         if not self._outgoing:
             # Written two turns of the loop later, not one: the requests a step asks at
             # once are often made by tasks that a task started in this turn starts (a
-            # gather inside a gather: the enqueue's mark and the holding bridge's two).
+            # gather inside a gather: the enqueue's mark and its addChannel).
             loop.call_soon(loop.call_soon, self._flush)
         self._outgoing.append((request_id, json.dumps(frame)))
         # A timer, not asyncio.wait_for: no task per request.

@@ -95,6 +95,7 @@ from ari_app.client.models import Channel
 from ari_app.client.pool import current_server, on_server
 from ari_app.engine.calls import Call, CallTable, new_bridge_id
 from ari_app.engine.entry import VARIABLES, entry_for
+from ari_app.engine.holding import shared
 from ari_app.engine.marks import MARK, mark
 from ari_app.engine.reachability import Reachability
 from ari_app.engine.recovery import stasis_args
@@ -426,7 +427,7 @@ class CallControl:
         await self.bridges.add_channel(record.mixing, caller_side(record))  # leaves the holding one
         session.held = False
         hold, record.holding = record.holding, None
-        if hold is not None:
+        if hold is not None and not shared(hold):
             await self._quietly(self.bridges.destroy(hold))
 
     def _music_class(self, record: Call) -> str | None:
@@ -527,7 +528,7 @@ class CallControl:
         await self._release_agent(session, (number, self.outbound_context))
         await self._end_session(session)
         for bridge in (record.holding, record.mixing):
-            if bridge is not None:
+            if bridge is not None and not shared(bridge):  # the others wait in a shared one
                 await self._quietly(self.bridges.destroy(bridge))
         record.holding = record.mixing = None
         self.calls.remove(record.id)

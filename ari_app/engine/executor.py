@@ -38,6 +38,7 @@ from ari_app.client.pool import AriUnroutableError, current_server, on_server
 from ari_app.engine.callbacks import Callbacks, caller_id
 from ari_app.engine.calls import Call, CallTable, Leg, new_bridge_id, new_leg_id
 from ari_app.engine.clock import TimerClock
+from ari_app.engine.holding import HoldingBridges, shared
 from ari_app.engine.marks import MARK, mark
 from ari_app.engine.menus import Menus
 from ari_app.engine.routing import Routing
@@ -111,6 +112,7 @@ class Executor(Routing, Callbacks):
         self._now = now
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._resends: dict[str, asyncio.TimerHandle] = {}
+        self.holding = HoldingBridges(bridges)
         self.voice = Voice(channels, playbacks, self._chain, self.fail)
         self.menus = Menus(self.voice, self._menu_exit, self.fail)
         self.waiting = WaitingRoom(self.voice, post, now, self._hang_up_kept)
@@ -219,8 +221,7 @@ class Executor(Routing, Callbacks):
             # then left in no bridge while addChannel still answered 204 (3 in 2,100 tries
             # on Asterisk 22.10.1; none in 2,100 this way round).
             await self.bridges.add_channel(mixing, [record.channel, leg.channel])
-        # The holding bridge, empty now, goes (its music with it).
-        await self._unhold(record)
+        await self._left_holding(record)
         if command.record:
             await self._record(record, mixing, leg.agent)
         if command.callback_number:
@@ -250,29 +251,37 @@ class Executor(Routing, Callbacks):
     # -- the holding bridge -------------------------------------------------------------------
 
     def hold(self, record: Call) -> None:
-        """Into a new holding bridge with music (a restored caller found outside one)."""
+        """Into the holding bridge with music (a restored caller found outside one)."""
         self._chain(record.id, lambda: self._hold(record))
 
     async def _hold(self, record: Call) -> None:
         if record.holding is not None:
             return  # already in line (a LeaveQueue to another queue)
-        holding = new_bridge_id("hold")
-        await self.bridges.create("holding", bridge_id=holding, name=f"queue-{record.id}")
-        record.holding = holding
-        # The music needs only the bridge (a holding bridge plays it through its own
-        # announcer channel): both at once, one round trip less before the agent's ring.
-        await asyncio.gather(
-            self.bridges.add_channel(holding, record.channel),
-            self.bridges.start_moh(holding, self._music_class(record)),
+        record.holding = await self.holding.join(
+            record.server, self._music_class(record), record.channel
         )
 
     async def _unhold(self, record: Call) -> None:
+        """Out of the holding bridge, staying in Stasis (to the menus)."""
         holding, record.holding = record.holding, None
         if holding is None:
             return
-        # One request, not three (stop music, remove, destroy): destroying a bridge takes
-        # its channels out, and they stay in Stasis ("removed and resume whatever they were
-        # doing beforehand", ari-api-docs bridges.json); its music stops with it.
+        if shared(holding):
+            await self._quietly(self.bridges.remove_channel(holding, record.channel))
+        else:
+            await self._drop_own_holding(holding)
+
+    async def _left_holding(self, record: Call) -> None:
+        """The caller was swapped out of its holding bridge (into the mixing bridge)."""
+        holding, record.holding = record.holding, None
+        if holding is not None and not shared(holding):
+            await self._drop_own_holding(holding)
+
+    async def _drop_own_holding(self, holding: str) -> None:
+        # A bridge of the call's own (an older engine's, found by a restart): one request,
+        # not three (stop music, remove, destroy): destroying a bridge takes its channels
+        # out, and they stay in Stasis ("removed and resume whatever they were doing
+        # beforehand", ari-api-docs bridges.json); its music stops with it.
         await self._quietly(self.bridges.destroy(holding))
 
     def _music_class(self, record: Call) -> str | None:
@@ -303,7 +312,7 @@ class Executor(Routing, Callbacks):
 
     def _moved(self, call: str, queue: str, entered: float) -> None:
         """Moved by a supervisor: the new queue (and the first entry time) marked for a
-        restart. The caller stays in its holding bridge, with the new queue's music."""
+        restart. The caller keeps waiting with the new queue's music (`requeued`)."""
         record = self.calls.get(call)
         if record is None or record.gone:
             return
@@ -406,9 +415,10 @@ class Executor(Routing, Callbacks):
             await self._quietly(self._hang_up(customer))
 
     async def _release_bridges(self, record: Call) -> None:
+        """The call's own bridges go; a shared holding bridge stays for the others."""
         await self._stop_recording(record)
         for bridge in (record.holding, record.mixing):
-            if bridge is not None:
+            if bridge is not None and not shared(bridge):
                 await self._quietly(self.bridges.destroy(bridge))
         record.holding = record.mixing = None
 

@@ -78,6 +78,7 @@ from ari_app.engine.calls import Call, CallTable, Leg
 from ari_app.engine.dispatcher import Dispatcher, Handle
 from ari_app.engine.entry import VARIABLES, entry_for
 from ari_app.engine.executor import Executor
+from ari_app.engine.holding import shared
 from ari_app.engine.marks import NAMES as MARK_NAMES
 from ari_app.engine.marks import queued
 from ari_app.engine.routing import AGENT_MARK, AGENT_WAIT
@@ -419,7 +420,10 @@ class Recovery:
         """The engine's bridges left with nobody in them (or only channels just hung up:
         an agent's leg whose caller had gone, alone in their mixing bridge)."""
         for bridge in bridges:
-            if bridge.id.startswith(BRIDGE_PREFIX) and hung_up.issuperset(bridge.channels):
+            if (
+                bridge.id.startswith(BRIDGE_PREFIX) and not shared(bridge.id)
+                and hung_up.issuperset(bridge.channels)
+            ):  # fmt: skip
                 try:
                     await self.executor.bridges.destroy(bridge.id)
                 except AriError as exc:

@@ -6,8 +6,8 @@ clock (entry.py): straight into a queue, or through the menus (menus.py) for ``i
 and ``announcement:`` targets and switched-on notices.
 A target (``send``) is then one of:
 
-* ``queue``: a holding bridge with music, the mark a restarted engine reads back
-  (``CC_QUEUED``, marks.py),
+* ``queue``: the holding bridge of its music class (holding.py), the mark a restarted
+  engine reads back (``CC_QUEUED``, marks.py),
   then ``CallEnqueued`` with the caller's attributes (the number's, vip, the language
   and the IVR path for the agent's screen);
 * ``ivr`` / ``announcement``: the menus again (out of the holding bridge first);
@@ -43,6 +43,7 @@ from ari_app.client.channels import Channels
 from ari_app.client.pool import AriUnroutableError
 from ari_app.engine.calls import Call, CallTable
 from ari_app.engine.entry import VARIABLES, arrival_for
+from ari_app.engine.holding import HoldingBridges, shared
 from ari_app.engine.ivr import Exit
 from ari_app.engine.marks import MARK, entry_time, mark
 from ari_app.engine.menus import Menus
@@ -84,6 +85,7 @@ class Routing:
         bridges: Bridges
         config: Config
         menus: Menus
+        holding: HoldingBridges
         interactions: InteractionSink | None
         _post: Callable[[ev.Event], None]
         _now: Callable[[], float]
@@ -189,8 +191,9 @@ class Routing:
 
     def requeued(self, record: Call, queue: str) -> None:
         """A waiting caller now waits in ``queue`` (a supervisor's move, an overflow to a
-        queue) without leaving its holding bridge: that queue's music from now on. Its
-        prompts follow by themselves (the core schedules the new queue's)."""
+        queue) with that queue's music from now on: swapped into the holding bridge of
+        its music class when that differs (never out of the music). Its prompts follow
+        by themselves (the core schedules the new queue's)."""
         before = self._music_class(record)
         record.queue = queue
         if record.holding is not None and self._music_class(record) != before:
@@ -200,10 +203,16 @@ class Routing:
         holding = record.holding
         if holding is None or record.gone:
             return  # a booked callback (no channel), or not in a holding bridge (yet)
-        # Stop, then start: stopping hangs up the bridge's hidden announcer channel and
-        # starting makes a new one, playing the class asked for. A start on a bridge that
-        # plays already reuses its announcer (res_ari's stasis_app_bridge_moh_channel);
-        # the traces do not show whether that switches the class, a new announcer does.
+        if shared(holding):  # over to the bridge playing the new class (a swap)
+            record.holding = await self.holding.join(
+                record.server, self._music_class(record), record.channel
+            )
+            return
+        # A bridge of its own (holding.py): stop, then start. Stopping hangs up the
+        # bridge's hidden announcer channel and starting makes a new one, playing the
+        # class asked for. A start on a bridge that plays already reuses its announcer
+        # (res_ari's stasis_app_bridge_moh_channel); the traces do not show whether that
+        # switches the class, a new announcer does.
         await self._quietly(self.bridges.stop_moh(holding))
         await self.bridges.start_moh(holding, self._music_class(record))
 

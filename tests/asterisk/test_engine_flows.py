@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.client import AriClient, AriEvent, Bridge
+from ari_app.engine.holding import shared, shared_bridge_id
 from ari_app.engine.marks import MARK
 from callcenter.core.commands import Announce
 from tests.asterisk.agi_server import VIP_NUMBER
@@ -75,10 +76,9 @@ async def test_caller_waits_with_music_is_bridged_with_the_agent_and_hangs_up(
         start = await site.seen.wait_for(site.seen.of("StasisStart", leg))
         assert start.args == ("agent", call.inbound, "1001")  # type: ignore[attr-defined]
 
-        async def unheld() -> bool:  # destroyed by the request after the swap (executor.py)
-            return not any(b.bridge_type == "holding" for b in await callers.bridges.list())
-
-        await site.until(unheld, why="the caller's holding bridge destroyed once bridged")
+        # Swapped out of the shared holding bridge, which stays for the next caller.
+        held = [b for b in await callers.bridges.list() if b.bridge_type == "holding"]
+        assert [(b.id, b.channels) for b in held] == [(shared_bridge_id("default"), ())]
 
         await callers.channels.hangup(call.caller)  # the caller hangs up
         await site.until(lambda: site.engine.calls.get(call.inbound) is None)
@@ -89,9 +89,15 @@ async def test_caller_waits_with_music_is_bridged_with_the_agent_and_hangs_up(
 
 def _no_bridges(site: Site) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return not await site.callers.bridges.list()
+        return not await _in_use(site)
 
     return check
+
+
+async def _in_use(site: Site) -> list[Bridge]:
+    """Asterisk's bridges but the shared holding bridges nobody waits in: they stay for
+    the next caller (ari_app/engine/holding.py)."""
+    return [b for b in await site.callers.bridges.list() if b.channels or not shared(b.id)]
 
 
 async def _gone(site: Site, channel: str) -> bool:
@@ -467,7 +473,7 @@ async def test_exit_key_pressed_in_the_holding_bridge_leaves_the_queue(
 
         await site.until(in_exit_target)
         assert await site.bridge_of(call.inbound) is None
-        assert not await callers.bridges.list()  # its holding bridge is gone
+        assert not await _in_use(site)  # out of the holding bridge
 
 
 async def test_agent_answering_during_an_announcement_stops_it_and_talks(
@@ -537,7 +543,7 @@ async def test_caller_hanging_up_during_the_menu_prompt_is_forgotten(
         assert site.engine.router.calls.get(call.inbound) is None
         assert await site.queue_log(call.inbound) == []  # never queued
         assert said.playback.id.startswith("cc-pb-")  # type: ignore[attr-defined]
-        assert not await site.callers.bridges.list()
+        assert not await _in_use(site)
 
 
 async def test_events_lost_while_disconnected_are_made_up_on_reconnect(
@@ -577,8 +583,9 @@ async def test_events_lost_while_disconnected_are_made_up_on_reconnect(
         assert engine.calls.get(meanwhile.inbound) is None
         staying_bridge = await _until_in(site, staying.inbound, "holding")
 
-        async def only_staying_bridge() -> bool:  # the leaving caller's is destroyed
-            return [b.id for b in await site.callers.bridges.list()] == [staying_bridge.id]
+        async def only_staying_bridge() -> bool:  # nobody else in a bridge
+            in_use = [(b.id, b.channels) for b in await _in_use(site)]
+            return in_use == [(staying_bridge.id, (staying.inbound,))]
 
         await site.until(only_staying_bridge)
         await site.engine.login("1001")
@@ -681,7 +688,7 @@ async def test_blind_transfer_to_a_number_continues_the_caller_in_the_dialplan(
         assert await site.rung("5557777") == rung + 1
         assert site.engine.calls.get(call.inbound) is None
         assert await site.queue_log(call.inbound) == ["ENTERQUEUE", "CONNECT", "BLINDTRANSFER"]
-        assert not await site.callers.bridges.list()
+        assert not await _in_use(site)
 
 
 async def test_agent_hanging_up_during_a_consult_leaves_the_caller_with_the_target(

@@ -15,6 +15,7 @@ from callcenter.config import load_config
 from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
 from sim import Answer, CallerId, Endpoints, SimAsterisk, SimServer
+from tests.engine.bridges import in_use
 from tests.engine.conftest import CONFIG, Rig
 
 
@@ -110,4 +111,4 @@ def leftovers(rig: Rig) -> tuple[list[str], list[str]]:
     channels = [
         c.name for c in rig.ast.channels.values() if not (c.name.endswith(";1") and not c.app)
     ]
-    return channels, list(rig.ast.bridges)
+    return channels, list(in_use(rig.ast))

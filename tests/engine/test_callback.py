@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim import Answer, CallerId
+from tests.engine.bridges import in_use
 from tests.engine.conftest import Rig
 from tests.engine.test_ivr_flow import started
 from tests.engine.voice_rig import bridge_of, heard, voice_rig
@@ -32,7 +33,7 @@ async def test_callback_keeps_the_place_and_calls_the_agent_then_the_customer(
         assert heard(rig, caller)[-3:] == [
             "sound:callcenter/callback-booked", "digits:5550100", "sound:vm-goodbye",
         ]  # fmt: skip
-        await rig.until(lambda: not rig.ast.bridges)  # out of the holding bridge ...
+        await rig.until(lambda: not in_use(rig.ast))  # out of the holding bridge ...
         assert caller in rig.engine.calls.calls  # ... but the place is kept
 
         rig.ast.endpoints.set("PJSIP/1003", Answer(after=0.1))
@@ -54,7 +55,7 @@ async def test_callback_keeps_the_place_and_calls_the_agent_then_the_customer(
         assert await rig.queue_log(caller) == [
             "ENTERQUEUE", "INFO", "CONNECT", "COMPLETECALLER",
         ]  # fmt: skip
-        await rig.until(lambda: not rig.engine.calls.calls and not rig.ast.bridges)
+        await rig.until(lambda: not rig.engine.calls.calls and not in_use(rig.ast))
 
 
 async def test_withheld_number_is_keyed_in(tmp_path: Path) -> None:
@@ -95,5 +96,5 @@ async def test_customer_not_reached_ends_the_call_and_frees_the_agent(tmp_path: 
         rig.ast.remote_hangup(customer)  # rejected before answering
         (leg,) = rig.originated("PJSIP/1003")
         await rig.until(lambda: leg not in rig.ast.channels)
-        await rig.until(lambda: not rig.engine.calls.calls and not rig.ast.bridges)
+        await rig.until(lambda: not rig.engine.calls.calls and not in_use(rig.ast))
         assert (await rig.queue_log(caller))[-1] == "COMPLETECALLER"

@@ -9,6 +9,7 @@ import pytest
 
 from ari_app.engine.control import ControlError
 from sim import Answer, Endpoints, NoAnswer
+from tests.engine.bridges import in_use
 from tests.engine.conftest import Rig
 from tests.engine.connected import (
     bridge_of,
@@ -39,7 +40,7 @@ async def test_complete_hands_the_caller_to_the_target_and_frees_the_agent(rig: 
     await rig.engine.control.complete_transfer("1001")
     assert together(rig, caller, target)
     assert leg not in rig.ast.channels
-    assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
+    assert not any(b.bridge_type == "holding" for b in in_use(rig.ast).values())
     assert await rig.queue_log(caller) == ["ENTERQUEUE", "CONNECT", "ATTENDEDTRANSFER"]
     assert str(rig.engine.router.agent_state("1001")) != "on_call"
     transfer = (await rig.store.queue_log(call=caller))[-1]
@@ -56,7 +57,7 @@ async def test_cancel_hangs_up_the_target_and_brings_the_caller_back(rig: Rig) -
     assert target not in rig.ast.channels
     assert together(rig, caller, leg)
     assert mixing_members(rig, caller) == {caller, leg}
-    assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
+    assert not any(b.bridge_type == "holding" for b in in_use(rig.ast).values())
     assert rig.engine.reachability.reachable("1002")
     with pytest.raises(ControlError, match="no transfer in progress"):
         await rig.engine.control.cancel_transfer("1001")
@@ -107,7 +108,7 @@ async def test_target_hanging_up_during_the_consult_returns_the_caller(rig: Rig)
     rig.ast.remote_hangup(target)
     await rig.until(lambda: together(rig, caller, leg))
     await rig.engine.idle()
-    assert not any(b.bridge_type == "holding" for b in rig.ast.bridges.values())
+    assert not any(b.bridge_type == "holding" for b in in_use(rig.ast).values())
     await rig.engine.control.hold("1001")  # business as usual
     await rig.engine.control.resume("1001")
 

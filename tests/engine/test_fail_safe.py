@@ -58,17 +58,17 @@ async def test_request_error_on_one_call_sends_it_to_the_fallback(
     rig.ast.endpoints.set("PJSIP/1001", Answer(after=0.05))
     await rig.engine.login("1001")
     executor = rig.engine.executor
-    create = executor.bridges.create
+    add_channel = executor.bridges.add_channel
     doomed: list[str] = []
 
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("name") in doomed:
+    async def failing(bridge: str, channel: Any, **kwargs: Any) -> Any:
+        if channel in doomed:  # into the holding bridge
             raise RuntimeError("injected")
-        return await create(*args, **kwargs)
+        return await add_channel(bridge, channel, **kwargs)
 
-    monkeypatch.setattr(executor.bridges, "create", failing)
+    monkeypatch.setattr(executor.bridges, "add_channel", failing)
     caller = rig.ast.inject_caller("800", args=("inbound", "800"))
-    doomed.append(f"queue-{caller.id}")
+    doomed.append(caller.id)
     await rig.until(lambda: left_for(rig, caller.id) == "callcenter-fallback")
     await complete_a_call(rig)
 

@@ -8,6 +8,7 @@ import pytest
 
 from ari_app.engine.calls import new_leg_id
 from sim import Answer, Busy, CallerId, NoAnswer, Unregistered
+from tests.engine.bridges import in_use
 from tests.engine.conftest import Rig
 from tests.engine.marked import marked
 
@@ -51,12 +52,12 @@ async def test_caller_hears_music_then_is_bridged_with_the_agent_and_hangs_up(ri
     (start,) = rig.events("StasisStart", leg)
     assert start["args"] == ["agent", caller.id, "1001"]
     # Destroyed by the request after the swap into the mixing bridge: wait for it.
-    await rig.until(lambda: not any(b.bridge_type == "holding" for b in rig.ast.bridges.values()))
+    await rig.until(lambda: not any(b.bridge_type == "holding" for b in in_use(rig.ast).values()))
 
     rig.ast.remote_hangup(caller.id)
     await rig.until(lambda: leg not in rig.ast.channels)
     assert await rig.queue_log(caller.id) == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
-    await rig.until(lambda: not rig.ast.bridges)  # the mixing bridge is destroyed too
+    await rig.until(lambda: not in_use(rig.ast))  # the mixing bridge is destroyed too
     assert not rig.engine.calls.calls
 
 

@@ -1,5 +1,6 @@
 """A waiting caller a supervisor moves to another queue (``CallerMoved``), or the core
-sends on to another queue (overflow), hears that queue's music and prompts from then on.
+sends on to another queue (overflow), hears that queue's music and prompts from then on:
+it is swapped into the holding bridge of that queue's music class (holding.py).
 
 The simulator's REST requests are recorded (``POST /bridges/{id}/moh`` with its
 ``mohClass``), as the budget test records them (tests/engine/test_request_budget.py).
@@ -15,6 +16,7 @@ import pytest
 
 import sim.routes
 import sim.server
+from ari_app.engine.holding import shared_bridge_id
 from callcenter.core import events as ev
 from sim import SimAsterisk, Sounds
 from tests.engine.conftest import Rig, engine_rig
@@ -91,13 +93,15 @@ async def test_a_moved_caller_hears_the_new_queues_music_and_prompts(
     await rig.until(lambda: "sound:sales/offer" in heard(rig, caller.id))
     holding = holding_of(rig, caller.id)
     assert moh == [(holding, "sales-jazz")]
+    assert holding == shared_bridge_id("sales-jazz")
 
     await rig.engine.dispatcher.request(ev.CallerMoved(rig.engine.now(), caller.id, "support"))
     await rig.engine.idle()
-    # Same holding bridge (the caller is not taken out of the music), the new class.
-    assert holding_of(rig, caller.id) == holding
-    assert moh[-1] == (holding, "support-calm")
+    # Swapped over to the holding bridge playing the new class (never out of the music).
+    assert holding_of(rig, caller.id) == shared_bridge_id("support-calm")
+    assert moh[-1] == (shared_bridge_id("support-calm"), "support-calm")
     assert bridge_of(rig, caller.id) == ("holding", True)
+    assert rig.ast.bridges[holding].channels == []  # left for the next caller of that class
     before = len(heard(rig, caller.id))
     await rig.until(lambda: "sound:support/hint" in heard(rig, caller.id)[before:])
     assert "sound:sales/offer" not in heard(rig, caller.id)[before:]
@@ -112,8 +116,8 @@ async def test_a_caller_overflowing_into_another_queue_hears_its_music(
     await rig.until(lambda: rig.engine.executor.calls.calls[caller.id].queue == "support")
     await rig.engine.idle()
     assert moh[0] == (holding, "sales-jazz")
-    assert moh[-1] == (holding, "support-calm")
-    assert holding_of(rig, caller.id) == holding
+    assert moh[-1] == (shared_bridge_id("support-calm"), "support-calm")
+    assert holding_of(rig, caller.id) == shared_bridge_id("support-calm")
     await rig.until(lambda: "sound:support/hint" in heard(rig, caller.id))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ari_app.engine.callbacks import caller_id
 from sim import Answer, CallerId
+from tests.engine.bridges import in_use
 from tests.engine.voice_rig import bridge_of, voice_rig
 
 
@@ -39,7 +40,7 @@ async def test_recorded_queue_records_the_bridge_until_the_end(tmp_path: Path) -
         rig.ast.remote_hangup(caller.id)
         await rig.until(lambda: rig.events("RecordingFinished"))
         assert f"cc-{caller.id}" in rig.ast.media.stored
-        await rig.until(lambda: not rig.ast.bridges)
+        await rig.until(lambda: not in_use(rig.ast))
         await rig.engine.idle()
         await rig.writer.flush()
         interaction = await rig.store.get_interaction(caller.id)
@@ -56,7 +57,7 @@ async def test_unrecorded_queue_starts_no_recorder(tmp_path: Path) -> None:
         await rig.until(lambda: bridge_of(rig, caller.id) == ("mixing", False))
         (leg,) = rig.originated("PJSIP/1002")
         rig.ast.remote_hangup(leg)
-        await rig.until(lambda: not rig.ast.bridges)
+        await rig.until(lambda: not in_use(rig.ast))
         assert rig.events("RecordingStarted") == []
         interaction = await rig.store.get_interaction(caller.id)
         assert interaction is None or interaction.recording_path is None

@@ -1,10 +1,11 @@
 """The engine's REST budget per call, counted by the simulator: every request is a cost
 on both sides at load (bench/load.py), so a request added to a call's path fails here.
 
-A direct-queue call costs 6 requests to the agent's ring, 9 to the agent answering and
-11 in all (13 before the restart marks were folded into one variable, marks.py); the
-dialplan passes the CC_* variables as Stasis arguments (entry.py), or the engine reads
-them with 4 GETs more.
+A direct-queue call costs 4 requests to the agent's ring, 6 to the agent answering and
+8 in all (13 before the restart marks were folded into one variable, marks.py; 11 before
+the callers of a music class waited in one holding bridge, holding.py: made once, by the
+first caller, with 2 requests more); the dialplan passes the CC_* variables as Stasis
+arguments (entry.py), or the engine reads them with 4 GETs more.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ari_app.engine.marks import MARK
 from callcenter.core import commands as cmd
 from sim import Answer, CallerId, NoAnswer
 from sim.asterisk import SimAsterisk
+from tests.engine.bridges import in_use
 from tests.engine.conftest import Rig
 from tests.engine.marked import marked
 
@@ -35,16 +37,17 @@ def _blank(match: re.Match[str]) -> str:
 
 TO_RING = {
     "POST /channels/{id}/answer": 1,
-    "POST /bridges": 1,  # the holding bridge...
-    "POST /bridges/{id}/addChannel": 1,
-    "POST /bridges/{id}/moh": 1,  # ...with music
+    "POST /bridges/{id}/addChannel": 1,  # into the holding bridge of its music class
     "POST /channels/{id}/variable CC_QUEUED": 1,  # queue, priority, time: for a restart
     "POST /channels": 1,  # the agent's leg
 }
+WAITING_ROOM = {
+    "POST /bridges": 1,  # the holding bridge of a music class, made by its first caller...
+    "POST /bridges/{id}/moh": 1,  # ...with its music
+}
 TO_ANSWER = {
-    "DELETE /bridges/{id}": 1,  # the holding bridge, with the caller in it
     "POST /bridges": 1,  # the mixing bridge...
-    "POST /bridges/{id}/addChannel": 1,  # ...with both
+    "POST /bridges/{id}/addChannel": 1,  # ...with both (the caller swapped over)
 }
 TO_HANG_UP = {
     "DELETE /channels/{id}": 1,  # the agent's leg
@@ -104,7 +107,7 @@ async def test_direct_queue_call_rings_answers_and_ends_within_budget(
     )
     await rig.until(lambda: rig.originated("PJSIP/1001"))
     await rig.engine.idle()
-    assert requests.take() == Counter(TO_RING)
+    assert requests.take() == _sum(TO_RING, WAITING_ROOM)
 
     (leg,) = rig.originated("PJSIP/1001")
     await rig.until(lambda: _in_mixing(rig, caller.id) and _in_mixing(rig, leg))
@@ -112,10 +115,32 @@ async def test_direct_queue_call_rings_answers_and_ends_within_budget(
     assert requests.take() == Counter(TO_ANSWER)
 
     rig.ast.remote_hangup(caller.id)
-    await rig.until(lambda: not rig.ast.bridges and leg not in rig.ast.channels)
+    await rig.until(lambda: not in_use(rig.ast) and leg not in rig.ast.channels)
     await rig.engine.idle()
     assert requests.take() == Counter(TO_HANG_UP)
-    assert sum(_sum(TO_RING, TO_ANSWER, TO_HANG_UP).values()) == 11
+    assert sum(_sum(TO_RING, TO_ANSWER, TO_HANG_UP).values()) == 8
+
+
+async def test_the_next_callers_find_the_holding_bridge_made(rig: Rig, requests: Requests) -> None:
+    rig.ast.endpoints.set("PJSIP/1001", NoAnswer())
+    first = rig.ast.inject_caller("800", args=("inbound", "800", *PASSED))
+    await rig.until(lambda: rig.ast.channels[first.id].variables.get(MARK))
+    await rig.engine.idle()
+    assert requests.take() == _sum(TO_RING, WAITING_ROOM) - Counter({"POST /channels": 1})
+    second = rig.ast.inject_caller("800", args=("inbound", "800", *PASSED))
+    await rig.until(lambda: rig.ast.channels[second.id].variables.get(MARK))
+    await rig.engine.idle()
+    assert requests.take() == Counter(TO_RING) - Counter({"POST /channels": 1})  # nobody rung
+    # One bridge, one music: the callers hear the bridge's announcer, not each other.
+    (holding,) = in_use(rig.ast).values()
+    assert (holding.bridge_type, holding.moh) == ("holding", True)
+    assert sorted(holding.channels) == sorted([first.id, second.id])
+
+    rig.ast.remote_hangup(first.id)
+    await rig.until(lambda: first.id not in rig.engine.calls.calls)
+    await rig.engine.idle()
+    assert requests.take() == Counter()  # the bridge stays, the others are in it
+    assert holding.channels == [second.id]
 
 
 async def test_without_stasis_arguments_the_variables_are_read_one_by_one(
@@ -131,7 +156,7 @@ async def test_without_stasis_arguments_the_variables_are_read_one_by_one(
     await rig.engine.idle()
     reads = {f"GET /channels/{{id}}/variable {name}": 1 for name in
              ("CC_QUEUE", "CC_PRIORITY", "CC_VIP", "CC_LANG")}  # fmt: skip
-    assert requests.take() == _sum(TO_RING, reads)
+    assert requests.take() == _sum(TO_RING, WAITING_ROOM, reads)
 
 
 async def test_passed_variables_decide_like_read_ones(rig: Rig, requests: Requests) -> None:
@@ -168,7 +193,7 @@ async def test_ivr_call_to_a_queue_within_budget(rig: Rig, requests: Requests) -
     await rig.engine.idle()
     menu_left = {"DELETE /playbacks/{id}": 1}  # the prompt cut by the key
     ring = {k: v for k, v in TO_RING.items() if k != "POST /channels/{id}/answer"}
-    assert requests.take() == _sum(menu_left, ring)
+    assert requests.take() == _sum(menu_left, ring, WAITING_ROOM)
 
 
 async def test_a_ring_cancelled_before_its_originate_costs_nothing(

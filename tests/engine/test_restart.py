@@ -146,6 +146,17 @@ async def test_sigkill_restart_keeps_order_waits_and_the_talking_call(site: Site
             assert second.router.calls[call].entered == pytest.approx(entered[call], abs=1e-3)
         for caller in waiting:
             assert bridge_of(site.ast, caller.id) == ("holding", True)
+        # A newcomer waits with them, in the holding bridge the first engine made (its
+        # creation answered 409: holding.py).
+        holding = ast.channels[waiting[0].id].bridge
+        newcomer = ast.inject_caller("800", args=("inbound", "800"))
+        await until(lambda: newcomer.id in second.router.line("sales"))
+        await second.idle()
+        assert ast.channels[newcomer.id].bridge == holding
+        assert holding is not None
+        assert sorted(ast.bridges[holding].channels) == sorted(
+            [*(c.id for c in waiting), newcomer.id]
+        )
         # The talking call was adopted: still bridged, the agent on the call.
         assert together(site.ast, talking.id, agent_leg)
         assert str(second.router.agent_state("1001")) == "on_call"
@@ -154,7 +165,8 @@ async def test_sigkill_restart_keeps_order_waits_and_the_talking_call(site: Site
         ast.remote_hangup(talking.id)
         await until(lambda: agent_leg not in ast.channels)
         # Nobody lost: 1001 is free again and takes the longest waiting caller.
-        await until(lambda: second.router.line("sales") == [c.id for c in waiting[1:]])
+        after = [*(c.id for c in waiting[1:]), newcomer.id]
+        await until(lambda: second.router.line("sales") == after)
         await second.idle()
         assert await site.queue_log(talking.id) == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
         assert await site.queue_log(rung.id) == ["ENTERQUEUE", "CONNECT"]

@@ -27,6 +27,7 @@ from callcenter.store import Store, StoreWriter
 from callcenter.store.journal import Journal
 from callcenter.store.restart import StoredRecords
 from sim import Answer, CallerId, Endpoints, SimAsterisk, SimServer, Sounds
+from tests.engine.bridges import in_use
 from tests.engine.conftest import until
 from tests.engine.test_restart import RESTART_CONFIG, kill, together
 from tests.engine.voice_rig import CONFIG as VOICE_CONFIG
@@ -342,7 +343,7 @@ async def test_a_callback_that_ended_while_the_engine_was_dead_is_not_called_aga
         await site.writer.flush()
         assert booker not in second.router.calls
         assert await StoredRecords(site.store).bookings() == []
-        assert not ast.bridges  # the agent's mixing bridge went with its leg
+        assert not in_use(ast)  # the agent's mixing bridge went with its leg
         await second.login("1003")
         await second.idle()
         assert len(dials(site.ast, "Local/5550100@callcenter-outbound")) == 1

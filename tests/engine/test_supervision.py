@@ -10,6 +10,7 @@ import pytest
 from ari_app.engine import Engine
 from ari_app.engine.control import ControlError
 from sim import Answer, Endpoints, Unregistered
+from tests.engine.bridges import in_use
 from tests.engine.conftest import Rig
 from tests.engine.connected import connected_call, leftovers, linked_rig, together
 from tests.engine.test_restart import kill
@@ -46,7 +47,7 @@ async def test_listen_and_whisper_snoop_on_the_agent(rig: Rig, mode: str, whispe
     await rig.engine.idle()
     assert snoops(rig) == []
     assert sup not in rig.ast.channels
-    assert set(rig.ast.bridges) == {rig.ast.channels[caller].bridge}  # only the call's
+    assert set(in_use(rig.ast)) == {rig.ast.channels[caller].bridge}  # only the call's
     with pytest.raises(ControlError, match="not monitoring"):
         await rig.engine.control.stop_monitor("sup1")
 
@@ -69,7 +70,7 @@ async def test_call_ending_ends_the_monitoring(rig: Rig) -> None:
     rig.ast.endpoints.set(SUPERVISOR, Answer())
     await rig.engine.control.monitor("sup1", SUPERVISOR, "1001", "listen")
     await rig.until(lambda: len(snoops(rig)) == 1)
-    await rig.until(lambda: len(rig.ast.bridges) == 2)
+    await rig.until(lambda: len(in_use(rig.ast)) == 2)
     rig.ast.remote_hangup(caller)
     await rig.until(lambda: leftovers(rig) == ([], []))
     assert rig.engine.control.supervision.monitoring("sup1") is None
@@ -79,9 +80,9 @@ async def test_supervisor_hanging_up_ends_the_monitoring(rig: Rig) -> None:
     caller, leg = await connected_call(rig)
     rig.ast.endpoints.set(SUPERVISOR, Answer())
     await rig.engine.control.monitor("sup1", SUPERVISOR, "1001", "whisper")
-    await rig.until(lambda: len(snoops(rig)) == 1 and len(rig.ast.bridges) == 2)
+    await rig.until(lambda: len(snoops(rig)) == 1 and len(in_use(rig.ast)) == 2)
     rig.ast.remote_hangup(supervisor_leg(rig))
-    await rig.until(lambda: snoops(rig) == [] and len(rig.ast.bridges) == 1)
+    await rig.until(lambda: snoops(rig) == [] and len(in_use(rig.ast)) == 1)
     assert together(rig, caller, leg)
     assert rig.engine.control.supervision.monitoring("sup1") is None
 
@@ -90,12 +91,12 @@ async def test_agent_leaving_the_call_ends_the_monitoring(rig: Rig) -> None:
     _caller, _leg = await connected_call(rig)
     rig.ast.endpoints.set(SUPERVISOR, Answer())
     await rig.engine.control.monitor("sup1", SUPERVISOR, "1001", "listen")
-    await rig.until(lambda: len(snoops(rig)) == 1 and len(rig.ast.bridges) == 2)
+    await rig.until(lambda: len(snoops(rig)) == 1 and len(in_use(rig.ast)) == 2)
     sup = supervisor_leg(rig)
     await rig.engine.control.transfer("1001", "queue", "support")
     await rig.until(lambda: snoops(rig) == [] and sup not in rig.ast.channels)
     await rig.engine.idle()
-    assert [b.bridge_type for b in rig.ast.bridges.values()] == ["holding"]  # the caller's
+    assert [b.bridge_type for b in in_use(rig.ast).values()] == ["holding"]  # the caller's
 
 
 async def test_monitor_refusals(rig: Rig) -> None:
@@ -118,7 +119,7 @@ async def test_a_restarted_engine_hangs_up_the_monitoring_it_finds(tmp_path: Pat
     async with linked_rig(tmp_path, endpoints) as rig:
         caller, leg = await connected_call(rig)
         await rig.engine.control.monitor("sup1", SUPERVISOR, "1001", "whisper")
-        await rig.until(lambda: len(snoops(rig)) == 1 and len(rig.ast.bridges) == 2)
+        await rig.until(lambda: len(snoops(rig)) == 1 and len(in_use(rig.ast)) == 2)
         sup = supervisor_leg(rig)
         await kill(rig.engine)  # as SIGKILL: nothing cleaned up on Asterisk
         await rig.until(lambda: not rig.ast.bus.connected("callcenter"))
@@ -126,7 +127,7 @@ async def test_a_restarted_engine_hangs_up_the_monitoring_it_finds(tmp_path: Pat
         await second.start(connect_timeout=5)
         try:
             await rig.until(lambda: snoops(rig) == [] and sup not in rig.ast.channels)
-            await rig.until(lambda: len(rig.ast.bridges) == 1)  # the spy bridge too
+            await rig.until(lambda: len(in_use(rig.ast)) == 1)  # the spy bridge too
             assert together(rig, caller, leg)  # the call itself goes on
         finally:
             await second.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ari_app.engine.waiting import announcement_media, wait_media
+from tests.engine.bridges import in_use
 from tests.engine.marked import marked_queue
 from tests.engine.test_ivr_flow import ended_at, started
 from tests.engine.voice_rig import bridge_of, heard, played, queued, voice_rig
@@ -60,7 +61,7 @@ async def test_exit_key_leaves_the_queue_for_its_voicemail(tmp_path: Path) -> No
         await rig.until(lambda: rig.events("StasisEnd", caller.id))
         assert ended_at(rig, caller.id) == ("callcenter-targets", "voicemail", 1)
         assert await rig.queue_log(caller.id) == ["ENTERQUEUE", "EXITWITHKEY"]
-        await rig.until(lambda: not rig.ast.bridges)
+        await rig.until(lambda: not in_use(rig.ast))
         assert not rig.engine.calls.calls
 
 
@@ -86,7 +87,7 @@ async def test_exit_key_to_an_announcement_plays_it_then_hangs_up(tmp_path: Path
         rig.ast.press(caller.id, "9")
         await rig.until(lambda: caller.id not in rig.ast.channels)
         assert heard(rig, caller.id)[-1] == "sound:hotline/closed-hours"
-        await rig.until(lambda: not rig.engine.calls.calls and not rig.ast.bridges)
+        await rig.until(lambda: not rig.engine.calls.calls and not in_use(rig.ast))
 
 
 async def test_overflow_to_a_number_continues_in_the_dialplan(tmp_path: Path) -> None:
