@@ -49,14 +49,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINE_EVENTS = frozenset({
-    "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed",  # stasis, control
+    "StasisStart", "StasisEnd", "ChannelDestroyed",  # stasis, control
     "ChannelDtmfReceived", "Dial", "PlaybackFinished",  # stasis: menus, a failed ring
     "PlaybackStarted", "RecordingStarted", "RecordingFinished", "RecordingFailed",  # hooks
     "EndpointStateChange",  # reachability
     "ApplicationReplaced",  # the client
 })  # fmt: skip
 """The event types the engine reads; Asterisk is asked not to send it the others, so
-not the bridge and hold events a call brings either (six or more per call)."""
+not the bridge and hold events a call brings either (six or more per call), nor
+``ChannelHangupRequest`` (three per call): a channel in the app that hangs up always
+leaves it (``StasisEnd``), and one that was never in it ends with ``ChannelDestroyed``
+(stasis.py)."""
 
 
 class Engine:

@@ -16,7 +16,9 @@ Asterisk's ways of saying "gone", as recorded:
 * A dialplan caller gets ``ChannelHangupRequest`` (cause 16, or no cause at all for
   a SIP BYE) and ``StasisEnd``, and never ``ChannelDestroyed``
   (sip_caller_hangs_up_while_queued.md, queue_moh_ring_answer.md): the first of
-  them ends the call.
+  them ends the call. Asterisk is asked not to send ``ChannelHangupRequest`` at all
+  (app.py's ``ENGINE_EVENTS``); it is read where an Asterisk without event filters
+  (before 16.3) sends it anyway.
 * An originated agent leg is answered when it enters the app: ``StasisStart`` comes
   after ``Dial ANSWER`` (queue_moh_ring_answer.md).
 * Before that, a leg ends with ``ChannelDestroyed``: cause 19 when it rang out
