@@ -84,15 +84,15 @@ def events_url(server: AriServer) -> str:
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
-def write_frames(ws: ClientConnection, frames: list[str]) -> None:
-    """Text frames onto ``ws`` in one write, past ``ws.send()``, which writes each frame by
+def write_frames(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Text frames (UTF-8) onto ``ws`` in one write, past ``ws.send()``, which writes each frame by
     itself. What ``send()`` also does is kept: refusing a socket that is not open. Its
     pause while the socket's buffer is full is not: requests are few and small."""
     protocol = ws.protocol
     if protocol.state is not State.OPEN:
         raise ConnectionError(f"the events websocket is {protocol.state.name.lower()}")
     for frame in frames:
-        protocol.send_text(frame.encode())
+        protocol.send_text(frame)
     ws.transport.write(b"".join(protocol.data_to_send()))
 
 

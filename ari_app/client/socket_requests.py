@@ -32,12 +32,12 @@ must not hold up the calls' requests queued behind it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from websockets.exceptions import WebSocketException
 
 from ari_app.client.errors import AriConnectionError, http_error
@@ -50,8 +50,8 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)")
 FIRST_WITH_REQUESTS = {20: 14, 21: 9, 22: 4}
 """The first minor release of each branch with REST over the websocket; 23 on have it."""
 
-Write = Callable[[list[str]], None]
-"""Writes text frames to the socket, all at once; raises when it cannot."""
+Write = Callable[[list[bytes]], None]
+"""Writes text frames (UTF-8) to the socket, all at once; raises when it cannot."""
 
 
 def takes_socket_requests(version: str) -> bool:
@@ -76,7 +76,7 @@ class SocketRequests:
         self._pending: dict[str, asyncio.Future[tuple[int, str]]] = {}
         self._next = 0
         self._closed: str | None = None
-        self._outgoing: list[tuple[str, str]] = []
+        self._outgoing: list[tuple[str, bytes]] = []
         """(request id, frame) asked for in this turn of the event loop, not yet written."""
 
     async def request(
@@ -98,7 +98,7 @@ class SocketRequests:
             frame["query_strings"] = [{"name": k, "value": v} for k, v in query.items()]
         if body:
             frame["content_type"] = "application/json"
-            frame["message_body"] = json.dumps(body)
+            frame["message_body"] = orjson.dumps(body).decode()
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         self._pending[request_id] = answer
@@ -107,7 +107,8 @@ class SocketRequests:
             # once are often made by tasks that a task started in this turn starts (a
             # gather inside a gather: the enqueue's mark and its addChannel).
             loop.call_soon(loop.call_soon, self._flush)
-        self._outgoing.append((request_id, json.dumps(frame)))
+        # orjson: a tenth of json's CPU for the frames and answers here, several per call.
+        self._outgoing.append((request_id, orjson.dumps(frame)))
         # A timer, not asyncio.wait_for: no task per request.
         timer = loop.call_later(self._timeout, self._expire, request_id, f"{method} {path}")
         try:
@@ -117,15 +118,15 @@ class SocketRequests:
             self._pending.pop(request_id, None)
         if status >= 400:
             raise http_error(status, content, method, "/ari" + path)
-        return json.loads(content) if content else None
+        return orjson.loads(content) if content else None
 
     def answered(self, message: str) -> bool:
         """True when ``message`` is a REST answer (then it is taken); events are False."""
         if RESPONSE_TYPE not in message:
             return False
         try:
-            response = json.loads(message)
-        except ValueError:
+            response = orjson.loads(message)
+        except orjson.JSONDecodeError:
             return False  # parse_event logs it
         if not isinstance(response, dict) or response.get("type") != "RESTResponse":
             return False  # an event that merely mentions the word (a caller's name)

@@ -469,7 +469,7 @@ class Executor(Routing, Callbacks):
     async def _run(
         self, call: str, previous: asyncio.Task[None] | None, step: Step, server: str | None
     ) -> None:
-        if previous is not None:
+        if previous is not None and not previous.done():  # asyncio.wait costs a future
             await asyncio.wait([previous])
         try:
             with on_server(server):

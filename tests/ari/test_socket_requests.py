@@ -22,7 +22,7 @@ class Wire:
         self.sent: list[dict[str, Any]] = []
         self.writes = 0
 
-    def send(self, frames: list[str]) -> None:
+    def send(self, frames: list[bytes]) -> None:
         self.writes += 1
         self.sent.extend(json.loads(text) for text in frames)
 
@@ -119,7 +119,7 @@ async def test_closing_fails_the_requests_in_flight_and_refuses_new_ones() -> No
 
 
 async def test_a_frame_that_cannot_be_sent_is_a_connection_error() -> None:
-    def broken(frames: list[str]) -> None:
+    def broken(frames: list[bytes]) -> None:
         raise ConnectionResetError("gone")
 
     socket = SocketRequests(broken, timeout=5)

@@ -85,6 +85,13 @@ async def test_the_client_sends_writes_on_the_socket_of_a_22_10_asterisk(
         assert bridge.name == socket_cases.NAME
         # A read goes over HTTP and sees what the socket's write made.
         assert bridge.id in [b.id for b in await client.bridges.list()]
+        # Text beyond ASCII (a caller's name in Chinese) goes as UTF-8 in the frame (orjson
+        # does not escape it as json.dumps did) and comes back whole.
+        named = await client.bridges.create("mixing", name="呼叫中心 张三")
+        assert [b.name for b in await client.bridges.list() if b.id == named.id] == [
+            "呼叫中心 张三"
+        ]
+        await client.bridges.destroy(named.id)
         await client.bridges.destroy(bridge.id)
         with pytest.raises(AriNotFoundError):
             await client.bridges.destroy(bridge.id)

@@ -159,9 +159,9 @@ async def test_requests_in_flight_fail_at_once_when_the_socket_drops() -> None:
             await ours.client.connected.wait()
         socket = ours.client.rest.socket
         assert socket is not None
-        sent: list[str] = []
+        sent: list[bytes] = []
 
-        def swallowed(frames: list[str]) -> None:  # never reaches Asterisk: no answer
+        def swallowed(frames: list[bytes]) -> None:  # never reaches Asterisk: no answer
             sent.extend(frames)
 
         socket._write = swallowed
