@@ -44,6 +44,20 @@ async def test_a_full_batch_is_written_at_once_and_the_rest_on_close(store: Stor
     assert await store.queue_log() == [line(n) for n in range(25)]
 
 
+async def test_a_batch_gathering_is_cut_short_by_a_full_batch_or_a_flush(store: Store) -> None:
+    async with asyncio.timeout(10):  # far below the 60 s interval
+        async with StoreWriter(store, batch_size=10, flush_interval=60.0) as writer:
+            writer.queue_log(line(0))
+            await eventually(lambda: writer._woken is not None)  # the batch gathers
+            for n in range(1, 10):
+                writer.queue_log(line(n))
+            await eventually(lambda: writer.stats.written == 10)  # full: written at once
+            writer.queue_log(line(10))
+            await eventually(lambda: writer._woken is not None)
+            await writer.flush()
+            assert (writer.stats.written, writer.stats.batches) == (11, 2)
+
+
 async def test_a_partial_batch_is_written_after_the_flush_interval(store: Store) -> None:
     async with StoreWriter(store, batch_size=1000, flush_interval=0.05) as writer:
         for n in range(3):
