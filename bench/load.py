@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ari_app.engine.holding import shared
 from ari_app.engine.settings import EngineSettings
 from sim import Answer, Endpoints, SimAsterisk, SimServer
 from sim.asterisk import StasisUnavailableError
@@ -300,8 +301,8 @@ async def _hold(driver: Driver, engine: EngineProcess, calls: int, agents: int) 
         for bridge in ast.bridges.values():
             if bridge.bridge_type == "mixing" and len(bridge.channels) == 2:
                 talking += 1
-            elif bridge.bridge_type == "holding" and bridge.moh and bridge.channels:
-                waiting += 1
+            elif bridge.bridge_type == "holding" and bridge.moh:
+                waiting += len(bridge.channels)  # one bridge per music class (holding.py)
         return talking, waiting
 
     await _until(lambda: sum(placed()) >= calls, 20.0)
@@ -333,9 +334,13 @@ async def _hold(driver: Driver, engine: EngineProcess, calls: int, agents: int) 
     hung_up = time.monotonic()
     for caller in list(driver.arrived):
         driver.hang_up(caller)
-    await _until(lambda: not ast.bridges and driver.callers() == 0, 30.0)
+
+    def left() -> list[str]:  # bridges but the holding ones kept for the next caller
+        return [b.id for b in ast.bridges.values() if b.channels or not shared(b.id)]
+
+    await _until(lambda: not left() and driver.callers() == 0, 30.0)
     hold.drained_s = round(time.monotonic() - hung_up, 2)
-    hold.errors = sum(driver.errors.values()) + len(ast.bridges)
+    hold.errors = sum(driver.errors.values()) + len(left())
     hold.redundant_hang_ups = driver.redundant
     if driver.errors:
         logging.getLogger(__name__).warning("hold errors: %s", dict(driver.errors))
