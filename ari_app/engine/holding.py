@@ -76,6 +76,8 @@ class HoldingBridges:
         """Make the bridge once: callers arriving meanwhile wait for the same making, in
         a task of its own so that a caller who leaves meanwhile cancels nobody else's."""
         made = self._made.get((server, bridge))
+        if made is not None and made.done() and not made.cancelled() and not made.exception():
+            return  # made: every caller but the first (no shield, no future of its own)
         if made is None or (made.done() and (made.cancelled() or made.exception() is not None)):
             task = asyncio.ensure_future(self._make(bridge, music_class))
             made = self._made[(server, bridge)] = task
