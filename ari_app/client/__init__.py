@@ -1,4 +1,4 @@
-"""Our own asyncio ARI client: aiohttp for REST, websockets for events.
+"""Our own asyncio ARI client: aiohttp for REST, our own websocket client for events.
 
 One `AriClient` per Asterisk server; every event names the server it came from.
 Several servers: `pool.AriPool` sends each request to the server of the call it serves.

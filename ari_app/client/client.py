@@ -17,10 +17,6 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
-from websockets.protocol import State
-
 from ari_app.client.backoff import Backoff
 from ari_app.client.bridges import Bridges
 from ari_app.client.channels import Channels
@@ -36,6 +32,7 @@ from ari_app.client.models import Bridge, Channel
 from ari_app.client.rest import AriRest, AriServer
 from ari_app.client.socket_requests import SocketRequests, takes_socket_requests
 from ari_app.client.system import Applications, AsteriskSystem, DeviceStates, Endpoints
+from ari_app.client.websocket import WebSocket, connect
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +81,6 @@ def events_url(server: AriServer) -> str:
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
-def write_frames(ws: ClientConnection, frames: list[bytes]) -> None:
-    """Text frames (UTF-8) onto ``ws`` in one write, past ``ws.send()``, which writes each frame by
-    itself. What ``send()`` also does is kept: refusing a socket that is not open. Its
-    pause while the socket's buffer is full is not: requests are few and small."""
-    protocol = ws.protocol
-    if protocol.state is not State.OPEN:
-        raise ConnectionError(f"the events websocket is {protocol.state.name.lower()}")
-    for frame in frames:
-        protocol.send_text(frame)
-    ws.transport.write(b"".join(protocol.data_to_send()))
-
-
 class AriClient:
     """REST resources (`channels`, `bridges`, ...) and the event stream of one server."""
 
@@ -141,7 +126,7 @@ class AriClient:
             reached = False
             try:
                 reached = await self._session()
-            except (OSError, TimeoutError, WebSocketException, AriError) as exc:
+            except (OSError, TimeoutError, AriError) as exc:
                 log.warning("ari events lost server=%s error=%r", self.server.name, exc)
             finally:
                 self.connected.clear()
@@ -158,29 +143,27 @@ class AriClient:
 
     async def _session(self) -> bool:
         ka = self._keepalive
-        async with connect(
+        ws = await connect(
             events_url(self.server),
             ping_interval=ka.interval,
             ping_timeout=ka.timeout,
             close_timeout=ka.close_timeout,
             open_timeout=ka.open_timeout,
-            proxy=None,
-        ) as ws:
+        )
+        try:
             socket = await self._socket_requests()
             log.info("ari events connected server=%s requests=%s",
                      self.server.name, "websocket" if socket else "http")  # fmt: skip
             if socket:
-                self.rest.socket = SocketRequests(
-                    lambda frames: write_frames(ws, frames), timeout=self.rest.timeout
-                )
-            try:
-                return await self._stream(ws)
-            finally:
-                if self.rest.socket is not None:
-                    self.rest.socket.close("the events websocket closed")
-                    self.rest.socket = None
+                self.rest.socket = SocketRequests(ws.send_texts, timeout=self.rest.timeout)
+            return await self._stream(ws)
+        finally:
+            if self.rest.socket is not None:
+                self.rest.socket.close("the events websocket closed")
+                self.rest.socket = None
+            await ws.close()
 
-    async def _stream(self, ws: ClientConnection) -> bool:
+    async def _stream(self, ws: WebSocket) -> bool:
         """Resync while the socket is read, then deliver the events, held ones first.
 
         The socket is read from the start because the resync's own requests may be
@@ -191,14 +174,15 @@ class AriClient:
 
         async def read() -> bool:
             try:
-                async for message in ws:
-                    socket = self.rest.socket
-                    if isinstance(message, str) and socket and socket.answered(message):
-                        continue
-                    if not live:
-                        held.append(message if isinstance(message, str) else message.decode())
-                    elif await self._handle(message):
-                        return True
+                while messages := await ws.receive():
+                    for message in messages:
+                        socket = self.rest.socket
+                        if socket and socket.answered(message):
+                            continue
+                        if not live:
+                            held.append(message)
+                        elif await self._handle(message):
+                            return True
                 return False
             finally:  # requests waiting for an answer get none now
                 if self.rest.socket is not None:
@@ -220,7 +204,7 @@ class AriClient:
             log.warning("ari events closed server=%s", self.server.name)
         return True
 
-    async def _handle(self, message: str | bytes) -> bool:
+    async def _handle(self, message: str) -> bool:
         """Deliver one event; True when it says another websocket took the app."""
         event = parse_event(message, self.server.name)
         if event is None:

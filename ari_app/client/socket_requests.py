@@ -38,7 +38,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from websockets.exceptions import WebSocketException
 
 from ari_app.client.errors import AriConnectionError, http_error
 
@@ -154,7 +153,7 @@ class SocketRequests:
             return  # close() failed them already
         try:
             self._write([frame for _, frame in batch])
-        except (OSError, RuntimeError, WebSocketException) as exc:  # the socket is going
+        except (OSError, RuntimeError) as exc:  # the socket is going (ConnectionError)
             for request_id, _ in batch:
                 answer = self._pending.get(request_id)
                 if answer is not None and not answer.done():
