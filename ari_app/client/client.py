@@ -25,6 +25,7 @@ from ari_app.client.events import (
     UNREAD_EVENT_TYPES,
     ApplicationReplaced,
     AriEvent,
+    Sieve,
     parse_event,
 )
 from ari_app.client.media import Playbacks, Recordings
@@ -96,6 +97,7 @@ class AriClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         unread: Collection[str] = UNREAD_EVENT_TYPES,
+        sieve: Sieve | None = None,
     ) -> None:
         self.server = server
         self.rest = AriRest(server, timeout=rest_timeout)
@@ -118,6 +120,8 @@ class AriClient:
         self._rand = rand
         self._unread = tuple(unread)
         """Event types Asterisk is asked not to send (`_filter_events`)."""
+        self._sieve = sieve
+        """Raw-text tests of the events sent but mostly unread (`events.Sieve`)."""
 
     async def run(self) -> None:
         """Stay connected until cancelled, or until ApplicationReplaced (then return)."""
@@ -206,7 +210,7 @@ class AriClient:
 
     async def _handle(self, message: str) -> bool:
         """Deliver one event; True when it says another websocket took the app."""
-        event = parse_event(message, self.server.name)
+        event = parse_event(message, self.server.name, self._sieve)
         if event is None:
             return False
         await self._deliver(event)

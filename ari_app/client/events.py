@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -210,8 +210,18 @@ _TYPE = re.compile(r'"type"\s*:\s*"([A-Za-z]+)"')
 _unknown_seen: set[str] = set()
 
 
-def parse_event(message: str | bytes | Mapping[str, Any], server: str) -> AriEvent | None:
-    """The typed event for one websocket message, or None (logged) when it is unusable."""
+Sieve = Mapping[str, Callable[[str], bool]]
+"""Per event type, a test on a message's raw text: a message of that type is decoded only
+when it passes, the others are dropped unlogged. For a type Asterisk must send but most
+of whose events nobody reads: ``Dial`` matters to the engine when a ring fails, not when
+it starts or is answered (two of a call's eight events)."""
+
+
+def parse_event(
+    message: str | bytes | Mapping[str, Any], server: str, sieve: Sieve | None = None
+) -> AriEvent | None:
+    """The typed event for one websocket message, or None (logged) when it is unusable;
+    None (not logged) when ``sieve`` has a test for its type that the text fails."""
     if isinstance(message, str) and message.count(_TYPE_KEY) == 1:
         # The type decided without decoding the JSON. A quote inside a JSON string is
         # escaped, so `"type"` is a whole key or a whole value, and only a key has a
@@ -225,6 +235,8 @@ def parse_event(message: str | bytes | Mapping[str, Any], server: str) -> AriEve
             cls = EVENT_TYPES.get(event_type)
             if cls is None:
                 _ignored(event_type, server)
+                return None
+            if sieve and (passes := sieve.get(event_type)) and not passes(message):
                 return None
             return _from_text(cls, message, server)
     data: Any = message

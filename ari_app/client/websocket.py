@@ -337,7 +337,8 @@ class WebSocket(asyncio.Protocol):
             self._write(_masked(_CLOSE, struct.pack("!H", code) + reason.encode()[:120]))
         self._state = _State.CLOSING
         if self._transport is not None:
-            self._transport.close()
+            self._transport.close()  # after what is written: cut if it cannot be
+            self._close_later()
         self._wake()
 
     def _wake(self) -> None:

@@ -36,7 +36,7 @@ from ari_app.engine.reachability import Reachability
 from ari_app.engine.recovery import Recovery, Sessions, stored_sessions
 from ari_app.engine.reload import ConfigWatcher
 from ari_app.engine.settings import EngineSettings
-from ari_app.engine.stasis import StasisEvents
+from ari_app.engine.stasis import StasisEvents, failed_dial_text
 from callcenter.bus.client import BusSettings
 from callcenter.config import Config, load_config
 from callcenter.core import commands as cmd
@@ -80,7 +80,7 @@ class Engine:
             AriClient(AriServer(s.name, s.url, s.user, s.password.get_secret_value(),
                                 settings.ari_app, settings.ari_requests),
                       on_event=self._on_event, on_resync=self._on_resync,
-                      unread=unread_except(ENGINE_EVENTS))
+                      unread=unread_except(ENGINE_EVENTS), sieve={"Dial": failed_dial_text})
             for s in settings.servers()
         ])  # fmt: skip
         self.client = self.pool.first

@@ -31,6 +31,7 @@ Asterisk's ways of saying "gone", as recorded:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -45,6 +46,15 @@ log = logging.getLogger(__name__)
 
 NO_ANSWER_CAUSES = frozenset({19, 21})  # no answer, call rejected (declined on the phone)
 FAILED_DIAL = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
+_FAILED_DIAL_TEXT = re.compile(r'"dialstatus"\s*:\s*"(?:' + "|".join(sorted(FAILED_DIAL)) + ')"')
+
+
+def failed_dial_text(message: str) -> bool:
+    """Could this ``Dial`` event's raw text be a failed ring? Only those are decoded
+    (``events.Sieve``): a call's other two, the ring's start (status ``""``) and its
+    ``ANSWER``, are dropped unread. Inside a JSON string a quote is escaped, so
+    ``"dialstatus":"BUSY"`` is found only as the event's own key and value."""
+    return _FAILED_DIAL_TEXT.search(message) is not None
 
 
 class StasisEvents:
