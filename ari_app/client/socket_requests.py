@@ -77,6 +77,10 @@ class SocketRequests:
         self._closed: str | None = None
         self._outgoing: list[tuple[str, bytes]] = []
         """(request id, frame) asked for in this turn of the event loop, not yet written."""
+        self._deadlines: dict[str, tuple[float, str, str]] = {}
+        """Request id -> (loop time it expires, method, path), in the order asked: with one
+        timeout for all, also in the order of the deadlines."""
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def request(
         self, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None
@@ -109,13 +113,16 @@ class SocketRequests:
         # orjson, not json: several frames and answers per call, each encoded or decoded
         # in C without Python objects in between.
         self._outgoing.append((request_id, orjson.dumps(frame)))
-        # A timer, not asyncio.wait_for: no task per request.
-        timer = loop.call_later(self._timeout, self._expire, request_id, f"{method} {path}")
+        # One sweeping timer for all requests, not a timer (nor asyncio.wait_for's task) for
+        # each: a request expires between ``timeout`` and a quarter more.
+        self._deadlines[request_id] = (loop.time() + self._timeout, method, path)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._timeout / 4, self._sweep)
         try:
             status, content = await answer
         finally:
-            timer.cancel()
             self._pending.pop(request_id, None)
+            self._deadlines.pop(request_id, None)
         if status >= 400:
             raise http_error(status, content, method, "/ari" + path)
         return orjson.loads(content) if content else None
@@ -163,12 +170,29 @@ class SocketRequests:
         """The socket is gone: requests in flight fail (done or not, nobody can tell, as
         with an HTTP request whose connection broke), later ones are refused."""
         self._closed = reason
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for answer in self._pending.values():
             if not answer.done():
                 answer.set_exception(AriConnectionError(reason))
         self._pending.clear()
 
-    def _expire(self, request_id: str, what: str) -> None:
-        answer = self._pending.get(request_id)
-        if answer is not None and not answer.done():
-            answer.set_exception(AriConnectionError(f"{what}: TimeoutError() on the websocket"))
+    def _sweep(self) -> None:
+        """Fail the requests past their deadline; sweep again while any are waiting."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        expired = []
+        for request_id, (deadline, method, path) in self._deadlines.items():
+            if deadline > now:
+                break  # the rest were asked later
+            expired.append(request_id)
+            answer = self._pending.get(request_id)
+            if answer is not None and not answer.done():
+                error = AriConnectionError(f"{method} {path}: TimeoutError() on the websocket")
+                answer.set_exception(error)
+        for request_id in expired:
+            del self._deadlines[request_id]
+        self._sweeper = None
+        if self._deadlines and self._closed is None:
+            self._sweeper = loop.call_later(self._timeout / 4, self._sweep)

@@ -107,6 +107,35 @@ async def test_an_unanswered_request_times_out() -> None:
         await socket.request("POST", "/channels/c/answer", {}, None)
 
 
+async def test_requests_expire_in_the_order_asked_and_answered_ones_do_not() -> None:
+    """One sweeping timer serves them all: each fails between its timeout and a quarter
+    more, measured from when it was asked."""
+    wire = Wire()
+    socket = SocketRequests(wire.send, timeout=0.2)
+    loop = asyncio.get_running_loop()
+    failed: dict[str, tuple[float, str]] = {}
+
+    async def ask(path: str) -> None:
+        started = loop.time()
+        try:
+            await socket.request("POST", path, {}, None)
+        except AriConnectionError as error:
+            failed[path] = (loop.time() - started, str(error))
+
+    first = asyncio.create_task(ask("/channels/a/answer"))
+    await asyncio.sleep(0.1)
+    answered = asyncio.create_task(ask("/channels/b/answer"))
+    later = asyncio.create_task(ask("/channels/c/answer"))
+    await _turns()
+    assert socket.answered(answer(wire.sent[1]["request_id"], 204))
+    async with asyncio.timeout(3):  # a sweeper that stopped would leave "c" waiting
+        await asyncio.gather(first, answered, later)
+    assert set(failed) == {"/channels/a/answer", "/channels/c/answer"}
+    for path, (waited, error) in failed.items():
+        assert error.startswith(f"POST {path}: TimeoutError"), error
+        assert 0.2 <= waited <= 0.2 * 1.25 + 0.5, failed  # a slack for a loaded machine
+
+
 async def test_closing_fails_the_requests_in_flight_and_refuses_new_ones() -> None:
     socket = SocketRequests(Wire().send, timeout=5)
     waiting = asyncio.create_task(socket.request("POST", "/channels/c/answer", {}, None))
