@@ -168,6 +168,9 @@ class Row:
     ``ari_requests`` setting, from ``CALLCENTER_ARI_REQUESTS`` when set)."""
     load_average: float = 0.0
     """The machine's 1-minute load average when the row started (2 cores, shared)."""
+    machine_ms: float = 0.0
+    """CPU ms of a fixed pure-Python workload run just before the row (`machine_ms`): the
+    host's speed at that moment, lower is faster."""
     sustained: float = 0.0
     """Callers originated per second over the arrival phase."""
     lonely: int = 0
@@ -215,8 +218,21 @@ def run(*, quick: bool = False) -> dict[str, Any]:
 # -- one row ------------------------------------------------------------------------------
 
 
+def machine_ms() -> float:
+    """CPU ms of a fixed pure-Python workload (dict and str churn, as the engine's own).
+    This shared 2-core machine runs the same work up to 1.6 times slower in some phases
+    than in others (219 to 347 ms back to back), and every CPU figure of a row with it:
+    read beside them, it tells a slow phase of the host from a slower engine."""
+    started = time.process_time()
+    table: dict[int, str] = {}
+    for n in range(2_000_000):
+        table[n % 1000] = str(n)
+    return round((time.process_time() - started) * 1000, 1)
+
+
 async def _row(side: str, rate: float, agents: int, seconds: float) -> Row:
     row = Row(side, rate, agents, load_average=round(os.getloadavg()[0], 2))
+    row.machine_ms = machine_ms()
     ids = [str(100_000 + n) for n in range(agents)]
     with (
         tempfile.TemporaryDirectory(prefix="bench-asterisk-") as tmp,
@@ -680,26 +696,27 @@ def describe(figures: dict[str, Any]) -> str:
     lines = [
         f"\nReal Asterisk side by side ({figures['asterisk']}; Local-channel callers and "
         f"agents, {TALK:g} s talk; times from CEL; load average at the end {load})",
-        "{:<10}{:>5}{:>7}{:>9}{:>8}{:>8}{:>9}{:>8}{:>9}{:>12}{:>12}{:>11}{:>6}".format(
+        "{:<10}{:>5}{:>7}{:>9}{:>8}{:>8}{:>9}{:>8}{:>9}{:>12}{:>12}{:>11}{:>6}{:>8}".format(
             "side", "rate", "agents", "bridged", "ring50", "ring99", "ringmax",
-            "brdg50", "brdg99", "asterisk", "engine", "bus", "load"),
+            "brdg50", "brdg99", "asterisk", "engine", "bus", "load", "machine"),
     ]  # fmt: skip
     for row in figures["rows"]:
         cpu = [_both(row[f"{who}_cpu_ms"], row[f"{who}_work_ms"])
                for who in ("asterisk", "engine", "bus")]  # fmt: skip
         lines.append(
             "{:<10}{:>5g}{:>7}{:>9}{:>8.1f}{:>8.1f}{:>9.1f}{:>8.1f}{:>9.1f}{:>12}{:>12}{:>11}"
-            "{:>6.1f}".format(
+            "{:>6.1f}{:>8.0f}".format(
                 row["side"], row["rate"], row["agents"], f"{row['bridged']}/{row['offered']}",
                 row["ring_p50_ms"], row["ring_p99_ms"], row["ring_max_ms"],
                 row["bridged_p50_ms"], row["bridged_p99_ms"], cpu[0], cpu[1], cpu[2],
-                row["load_average"]))  # fmt: skip
+                row["load_average"], row.get("machine_ms", 0.0)))  # fmt: skip
         if row.get("broker"):
             lines.append(f"    engine: bus broker {row['broker']}, ARI writes over "
                          f"{row.get('requests') or '?'}")  # fmt: skip
         lines.extend(f"    {row['side']}: {problem}" for problem in row["problems"])
     lines.append("(ms; ring: caller join -> agent channel created; brdg: -> both in one bridge;")
-    lines.append(" CPU ms per call offered: all / less what the process used idle)")
+    lines.append(" CPU ms per call offered: all / less what the process used idle;")
+    lines.append(" machine: CPU ms of a fixed Python workload before the row, lower is faster)")
     lines.extend(f"reference, {name}: {text}" for name, text in figures["reference"].items())
     return "\n".join(lines)
 

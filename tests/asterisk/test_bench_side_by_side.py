@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,17 @@ def test_both_sides_serve_every_caller_on_the_real_asterisk() -> None:
         assert 0 < row.ring_p50_ms <= row.bridged_p50_ms, side
         assert row.asterisk_cpu_ms > 0, side
         assert (row.engine_cpu_ms is not None) == (side == "engine")
+
+
+def test_each_row_is_printed_with_the_machine_s_speed_before_it() -> None:
+    rows = [
+        bench.Row("app_queue", 40.0, 200, offered=10, bridged=10, machine_ms=219.4),
+        bench.Row("engine", 40.0, 200, offered=10, bridged=10, engine_cpu_ms=5.5,
+                  engine_work_ms=5.4, bus_cpu_ms=0.2, bus_work_ms=0.1, machine_ms=347.0),
+    ]  # fmt: skip
+    figures = {"asterisk": "asterisk", "load_average": (0.5, 0.4, 0.3),
+               "rows": [asdict(row) for row in rows], "reference": {}}  # fmt: skip
+    table = bench.describe(figures).splitlines()
+    assert table[2].split()[-1] == "machine"
+    assert [line.split()[-1] for line in table[3:5]] == ["219", "347"]
+    assert bench.machine_ms() > 0
