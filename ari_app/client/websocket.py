@@ -177,8 +177,7 @@ class WebSocket(asyncio.Protocol):
         if self._state is not _State.CONNECTING and self._buffer:
             self._read_frames()
         if self._messages:
-            if self._waiter is not None and not self._waiter.done():
-                self._waiter.set_result(None)
+            self._wake()
             if len(self._messages) >= _PAUSE_AT and not self._paused and self._transport:
                 self._paused = True
                 self._transport.pause_reading()
