@@ -333,7 +333,7 @@ def _server_logging() -> None:
 class _SecondsFormatter(logging.Formatter):
     """``asctime`` as logging's default (``2026-11-27 20:28:32,004``), the date and time
     made once a second instead of for every line (``time.strftime`` and ``localtime``
-    were about a tenth of a line's cost)."""
+    for each line showed in the engine's profile)."""
 
     _second = -1
     _text = ""

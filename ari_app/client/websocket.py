@@ -1,11 +1,12 @@
 """The events websocket: an RFC 6455 client of our own, only as much as ARI needs.
 
-Why not the websockets library (used before): its reading went through a generator
-parser, an assembler and a queue for every frame; in a py-spy profile of the engine at
-40 calls/s against Asterisk 22.10.1 that was about 12% of the engine's CPU, for 16
-small frames a call (8 events, 8 answers to requests). Here a frame is cut out of one
-buffer in ``data_received``, and every message of one read is handed over at once: one
-wake of the reader per read, not one per frame.
+Why not the websockets library (used before): its reading goes through a generator
+parser, an assembler and a queue for every frame, and a call brings 16 small frames (8
+events, 8 answers to requests); that was the largest library item of the engine's CPU
+in a profile of the side-by-side benchmark's engine row (``python -m bench --only
+asterisk``). Here a frame is cut out of one buffer in ``data_received``, and every
+message of one read is handed over at once: one wake of the reader per read, not one
+per frame.
 
 What ARI needs and this does: the upgrade (``ws``/``wss``, credentials in the query),
 text messages in (whole or fragmented), text frames out (masked, several in one write),
