@@ -30,16 +30,24 @@ UPGRADED = (
 class Transport:
     """Keeps what the client writes; a close or abort ends the connection as a socket would."""
 
-    def __init__(self, socket: WebSocket) -> None:
+    def __init__(self, socket: WebSocket, *, answer_pings: bool = False) -> None:
         self.socket = socket
         self.written = bytearray()
         self.closing = False
         self.aborted = False
         self.paused = False
+        self.answer_pings = answer_pings
+        """Answer each ping written with its pong at the next turn of the loop, as a
+        server would, whatever the test is doing meanwhile."""
 
     def write(self, data: bytes) -> None:
         assert not self.closing, "written after close"
         self.written += data
+        if self.answer_pings:
+            for frame in _read(data):
+                if frame.opcode is Opcode.PING:
+                    pong = server_frame(Opcode.PONG, bytes(frame.data))
+                    asyncio.get_running_loop().call_soon(self.socket.data_received, pong)
 
     def is_closing(self) -> bool:
         return self.closing
@@ -64,19 +72,23 @@ class Transport:
 
     def frames(self) -> list[Frame]:
         """What the client wrote, read as a server reads it: masked frames only."""
-        reader = StreamReader()
-        reader.feed_data(bytes(self.written))
-        reader.feed_eof()
-        frames = []
-        while reader.buffer:
-            parser = Frame.parse(reader.read_exact, mask=True, max_size=None, extensions=[])
-            try:
-                next(parser)
-            except StopIteration as done:
-                frames.append(done.value)
-            else:
-                pytest.fail("a partial frame was written")
-        return frames
+        return _read(bytes(self.written))
+
+
+def _read(data: bytes) -> list[Frame]:
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    frames = []
+    while reader.buffer:
+        parser = Frame.parse(reader.read_exact, mask=True, max_size=None, extensions=[])
+        try:
+            next(parser)
+        except StopIteration as done:
+            frames.append(done.value)
+        else:
+            pytest.fail("a partial frame was written")
+    return frames
 
 
 def server_frame(opcode: Opcode, data: bytes, *, fin: bool = True, mask: bool = False) -> bytes:
@@ -290,13 +302,14 @@ async def test_an_unanswered_ping_declares_the_connection_dead() -> None:
 
 
 async def test_answered_pings_keep_the_connection() -> None:
-    socket, transport = opened(ping_interval=0.01, ping_timeout=0.03)
-    for _ in range(5):
-        await asyncio.sleep(0.012)
-        for frame in transport.frames()[-1:]:
-            if frame.opcode is Opcode.PING:
-                socket.data_received(server_frame(Opcode.PONG, bytes(frame.data)))
+    """Four times the pong timeout: a pong that did not count would have cut it."""
+    socket = WebSocket(KEY, 0.02, 0.1, 0.05, 2**22)
+    transport = Transport(socket, answer_pings=True)
+    socket.connection_made(transport)  # type: ignore[arg-type]
+    socket.data_received(UPGRADED)
+    await asyncio.sleep(0.4)
     assert socket.open
+    assert sum(f.opcode is Opcode.PING for f in transport.frames()) >= 3
     assert not transport.aborted
     assert sum(f.opcode is Opcode.PING for f in transport.frames()) >= 3
 
