@@ -35,7 +35,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -48,6 +48,15 @@ RESPONSE_TYPE = '"RESTResponse"'
 _VERSION = re.compile(r"^(\d+)\.(\d+)")
 FIRST_WITH_REQUESTS = {20: 14, 21: 9, 22: 4}
 """The first minor release of each branch with REST over the websocket; 23 on have it."""
+
+
+class _InFlight(NamedTuple):
+    answer: asyncio.Future[tuple[int, str]]
+    deadline: float
+    """Loop time."""
+    method: str
+    path: str
+
 
 Write = Callable[[list[bytes]], None]
 """Writes text frames (UTF-8) to the socket, all at once; raises when it cannot."""
@@ -72,14 +81,13 @@ class SocketRequests:
     def __init__(self, write: Write, *, timeout: float) -> None:
         self._write = write
         self._timeout = timeout
-        self._pending: dict[str, asyncio.Future[tuple[int, str]]] = {}
+        self._pending: dict[str, _InFlight] = {}
+        """By request id, in the order asked: with one timeout for all, also in the order of
+        their deadlines."""
         self._next = 0
         self._closed: str | None = None
         self._outgoing: list[tuple[str, bytes]] = []
         """(request id, frame) asked for in this turn of the event loop, not yet written."""
-        self._deadlines: dict[str, tuple[float, str, str]] = {}
-        """Request id -> (loop time it expires, method, path), in the order asked: with one
-        timeout for all, also in the order of the deadlines."""
         self._sweeper: asyncio.TimerHandle | None = None
 
     async def request(
@@ -103,8 +111,12 @@ class SocketRequests:
             frame["content_type"] = "application/json"
             frame["message_body"] = orjson.dumps(body).decode()
         loop = asyncio.get_running_loop()
-        answer = loop.create_future()
-        self._pending[request_id] = answer
+        answer: asyncio.Future[tuple[int, str]] = loop.create_future()
+        # One sweeping timer for all requests, not a timer (nor asyncio.wait_for's task) for
+        # each: a request expires between ``timeout`` and a quarter more.
+        self._pending[request_id] = _InFlight(answer, loop.time() + self._timeout, method, path)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._timeout / 4, self._sweep)
         if not self._outgoing:
             # Written two turns of the loop later, not one: the requests a step asks at
             # once are often made by tasks that a task started in this turn starts (a
@@ -113,16 +125,10 @@ class SocketRequests:
         # orjson, not json: several frames and answers per call, each encoded or decoded
         # in C without Python objects in between.
         self._outgoing.append((request_id, orjson.dumps(frame)))
-        # One sweeping timer for all requests, not a timer (nor asyncio.wait_for's task) for
-        # each: a request expires between ``timeout`` and a quarter more.
-        self._deadlines[request_id] = (loop.time() + self._timeout, method, path)
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(self._timeout / 4, self._sweep)
         try:
             status, content = await answer
         finally:
             self._pending.pop(request_id, None)
-            self._deadlines.pop(request_id, None)
         if status >= 400:
             raise http_error(status, content, method, "/ari" + path)
         return orjson.loads(content) if content else None
@@ -137,7 +143,8 @@ class SocketRequests:
             return False  # parse_event logs it
         if not isinstance(response, dict) or response.get("type") != "RESTResponse":
             return False  # an event that merely mentions the word (a caller's name)
-        answer = self._pending.get(str(response.get("request_id", "")))
+        waiting = self._pending.get(str(response.get("request_id", "")))
+        answer = waiting.answer if waiting is not None else None
         if answer is None:
             log.warning("ari socket answer to no request status=%s reason=%s",
                         response.get("status_code"), response.get("reason_phrase"))  # fmt: skip
@@ -162,9 +169,9 @@ class SocketRequests:
             self._write([frame for _, frame in batch])
         except (OSError, RuntimeError) as exc:  # the socket is going (ConnectionError)
             for request_id, _ in batch:
-                answer = self._pending.get(request_id)
-                if answer is not None and not answer.done():
-                    answer.set_exception(AriConnectionError(f"websocket write: {exc!r}"))
+                waiting = self._pending.get(request_id)
+                if waiting is not None and not waiting.answer.done():
+                    waiting.answer.set_exception(AriConnectionError(f"websocket write: {exc!r}"))
 
     def close(self, reason: str) -> None:
         """The socket is gone: requests in flight fail (done or not, nobody can tell, as
@@ -173,26 +180,22 @@ class SocketRequests:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        for answer in self._pending.values():
-            if not answer.done():
-                answer.set_exception(AriConnectionError(reason))
+        for waiting in self._pending.values():
+            if not waiting.answer.done():
+                waiting.answer.set_exception(AriConnectionError(reason))
         self._pending.clear()
 
     def _sweep(self) -> None:
-        """Fail the requests past their deadline; sweep again while any are waiting."""
+        """Fail the requests past their deadline (each leaves ``_pending`` as its
+        ``request()`` ends); sweep again while any are waiting."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        expired = []
-        for request_id, (deadline, method, path) in self._deadlines.items():
+        for answer, deadline, method, path in self._pending.values():
             if deadline > now:
                 break  # the rest were asked later
-            expired.append(request_id)
-            answer = self._pending.get(request_id)
-            if answer is not None and not answer.done():
+            if not answer.done():
                 error = AriConnectionError(f"{method} {path}: TimeoutError() on the websocket")
                 answer.set_exception(error)
-        for request_id in expired:
-            del self._deadlines[request_id]
         self._sweeper = None
-        if self._deadlines and self._closed is None:
+        if self._pending and self._closed is None:
             self._sweeper = loop.call_later(self._timeout / 4, self._sweep)
