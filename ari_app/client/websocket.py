@@ -382,9 +382,7 @@ class WebSocket(asyncio.Protocol):
             self._state = _State.CLOSING
             self._write(_masked(_CLOSE, struct.pack("!H", code)))
             self._close_later()
-        elif self._transport is not None and self._state is _State.CONNECTING:
-            self._transport.abort()
-        await asyncio.shield(self.lost)
+        await asyncio.shield(self.lost)  # every way into CLOSING set a cut-off timer
 
     def _close_later(self) -> None:
         if self._close_timer is None and self._transport is not None:

@@ -95,12 +95,23 @@ def server_frame(opcode: Opcode, data: bytes, *, fin: bool = True, mask: bool = 
     return Frame(opcode, data, fin).serialize(mask=mask, extensions=[])
 
 
-def opened(
-    *, ping_interval: float = 60.0, ping_timeout: float = 60.0, max_size: int = 2**22
+def connected(
+    *,
+    ping_interval: float = 60.0,
+    ping_timeout: float = 60.0,
+    max_size: int = 2**22,
+    answer_pings: bool = False,
 ) -> tuple[WebSocket, Transport]:
+    """A client whose TCP connection is made, the upgrade not answered yet."""
     socket = WebSocket(KEY, ping_interval, ping_timeout, 0.05, max_size)
-    transport = Transport(socket)
+    transport = Transport(socket, answer_pings=answer_pings)
     socket.connection_made(transport)  # type: ignore[arg-type]
+    return socket, transport
+
+
+def opened(**options: Any) -> tuple[WebSocket, Transport]:
+    """A client upgraded: open."""
+    socket, transport = connected(**options)
     socket.data_received(UPGRADED)
     assert socket.open
     return socket, transport
@@ -142,9 +153,7 @@ async def test_every_message_arrives_whole_and_in_order_however_the_stream_is_cu
             stream += server_frame(Opcode.TEXT, data)
             if index < len(pings):
                 stream += server_frame(Opcode.PING, pings[index])
-    socket = WebSocket(KEY, 60.0, 60.0, 0.05, 2**22)
-    transport = Transport(socket)
-    socket.connection_made(transport)  # type: ignore[arg-type]
+    socket, transport = connected()
     bounds = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
     for start, end in itertools.pairwise(bounds):
         socket.data_received(bytes(stream[start:end]))
@@ -175,9 +184,7 @@ async def test_a_frame_not_masked_is_refused_by_the_reader_used_here() -> None:
 
 
 async def test_the_upgrade_may_arrive_in_pieces_with_the_first_event_behind_it() -> None:
-    socket = WebSocket(KEY, 60.0, 60.0, 0.05, 2**22)
-    transport = Transport(socket)
-    socket.connection_made(transport)  # type: ignore[arg-type]
+    socket, _ = connected()
     data = UPGRADED + server_frame(Opcode.TEXT, b'{"type": "StasisStart"}')
     for at in range(0, len(data), 7):
         socket.data_received(data[at : at + 7])
@@ -202,9 +209,7 @@ async def test_the_upgrade_may_arrive_in_pieces_with_the_first_event_behind_it()
     ],
 )
 async def test_a_refused_or_wrong_upgrade_fails_the_connection(answer: bytes, error: str) -> None:
-    socket = WebSocket(KEY, 60.0, 60.0, 0.05, 2**22)
-    transport = Transport(socket)
-    socket.connection_made(transport)  # type: ignore[arg-type]
+    socket, transport = connected()
     socket.data_received(answer)
     with pytest.raises(WebSocketError, match=error) as raised:
         await socket.opened
@@ -303,10 +308,7 @@ async def test_an_unanswered_ping_declares_the_connection_dead() -> None:
 
 async def test_answered_pings_keep_the_connection() -> None:
     """Four times the pong timeout: a pong that did not count would have cut it."""
-    socket = WebSocket(KEY, 0.02, 0.1, 0.05, 2**22)
-    transport = Transport(socket, answer_pings=True)
-    socket.connection_made(transport)  # type: ignore[arg-type]
-    socket.data_received(UPGRADED)
+    socket, transport = opened(ping_interval=0.02, ping_timeout=0.1, answer_pings=True)
     await asyncio.sleep(0.4)
     assert socket.open
     assert sum(f.opcode is Opcode.PING for f in transport.frames()) >= 3
